@@ -1,0 +1,7 @@
+"""Allow ``python -m kmodgui``."""
+
+import sys
+
+from kmodgui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,42 @@
+"""Shared fixtures: the real Debian kernel tree and an isolated home for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kmodgui.core.paths import Root
+
+CACHE = Path(os.environ.get("KMODGUI_TEST_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kmodgui-tests")
+REAL_HOME = Path.home()
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own HOME and XDG directories, so no cache leaks between tests."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (("XDG_CACHE_HOME", ".cache"), ("XDG_CONFIG_HOME", ".config"),
+                     ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state")):
+        monkeypatch.setenv(var, str(home / sub))
+    return home
+
+
+@pytest.fixture(scope="session")
+def kernel_root() -> Root:
+    """The extracted, depmod-indexed Debian kernel package that ``tests/fetch-kernel`` made."""
+    base = CACHE / "current" / "root"
+    releases = sorted(p.name for p in (base / "lib" / "modules").glob("*") if p.is_dir())
+    if not releases:
+        pytest.fail(f"no kernel tree under {base}: run tests/fetch-kernel (tests/run does)")
+    return Root(base, releases[-1])
+
+
+@pytest.fixture(scope="session")
+def kernel_modules(kernel_root: Root) -> list[Path]:
+    """Every module file of the real kernel tree, sorted."""
+    return sorted(p for p in kernel_root.modules_dir.rglob("*.ko*") if p.is_file())
