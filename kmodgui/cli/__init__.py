@@ -59,9 +59,11 @@ def root_from_args(args: argparse.Namespace):  # -> Root, imported lazily
 
 def default_command(argv: list[str]) -> list[str]:
     """``kmodgui`` with no command (or only ``-b``/``-k``) opens the window."""
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        return ["gui", *argv]
-    return argv
+    position = 1 if argv[:1] == ["--debug"] else 0
+    rest = argv[position:]
+    if rest and (rest[0] in SUBCOMMANDS or rest[0] in ("-h", "--help", "--version")):
+        return argv
+    return [*argv[:position], "gui", *rest]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
