@@ -1,0 +1,123 @@
+"""Turn a helper error (D-Bus error name, message, kernel log) into plain words.
+
+Each explanation says what happened and the next step; ``action`` names a
+follow-up the window can offer as a button (``load-dependencies``,
+``unload-holders``). The kernel's own lines are shown beside it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QCoreApplication
+
+ERROR_PREFIX = "org.kmodgui.Error."
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("Explain", text)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str
+    text: str
+    next_step: str
+    action: str = ""                 # a follow-up the window can offer
+    subjects: list[str] = field(default_factory=list)  # modules the action concerns
+    quiet: bool = False              # the user cancelled: nothing to report
+
+
+UNKNOWN_SYMBOL = re.compile(r"Unknown symbol (\S+)")
+
+
+def short_name(error_name: str) -> str:
+    """``org.kmodgui.Error.InUse`` → ``InUse``; other names stay whole."""
+    return error_name.removeprefix(ERROR_PREFIX)
+
+
+def explain(error_name: str, message: str, kernel_log: Sequence[str] = (), *,
+            module: str = "", holders: Sequence[str] = ()) -> Explanation:
+    """The explanation for one failed operation on ``module``."""
+    kind = short_name(error_name)
+    subject = module or _tr("the module")
+    if kind == "NotAuthorized" or error_name.endswith("AuthenticationCancelled"):
+        return Explanation(_tr("Not authorized"),
+                           _tr("The change was not authorized, so nothing was changed."),
+                           _tr("Try again and enter an administrator's password when asked."),
+                           quiet=True)
+    if kind == "UnknownSymbol":
+        symbols = sorted({m.group(1) for line in kernel_log
+                          for m in [UNKNOWN_SYMBOL.search(line)] if m})
+        text = _tr("%1 needs functions from other modules that are not loaded").replace(
+            "%1", subject)
+        if symbols:
+            text += ": " + ", ".join(symbols[:8]) + ("…" if len(symbols) > 8 else "")
+        return Explanation(_tr("Missing dependencies"), text + ".",
+                           _tr("Load it by name so that its dependencies are loaded first, "
+                               "or load the modules that provide those symbols."),
+                           action="load-dependencies", subjects=[module] if module else [])
+    if kind == "InUse":
+        users = ", ".join(holders) if holders else ""
+        text = (_tr("%1 is in use by: %2.").replace("%1", subject).replace("%2", users)
+                if users else _tr("%1 is in use.").replace("%1", subject))
+        return Explanation(_tr("Module in use"), text,
+                           _tr("Unload the modules that use it first, or stop the "
+                               "program or device that holds it."),
+                           action="unload-holders" if holders else "",
+                           subjects=list(holders))
+    if kind == "SignatureRejected":
+        return Explanation(
+            _tr("Signature rejected"),
+            _tr("The kernel only accepts modules signed with a trusted key (Secure Boot is "
+                "enforcing signatures), and %1 is unsigned or signed with an unknown key."
+                ).replace("%1", subject),
+            _tr("Use a module signed by your distribution, or sign it with a key enrolled "
+                "in the machine's key database (for example with mokutil), then try again."))
+    if kind == "InvalidModule":
+        return Explanation(
+            _tr("Not a module for this kernel"),
+            _tr("The kernel refused %1: it was built for another kernel version or "
+                "configuration, or the file is damaged.").replace("%1", subject),
+            _tr("Install the module built for the running kernel (often a package for "
+                "this kernel release), or rebuild it against this kernel."))
+    if kind in ("LockedDown", "ModulesDisabled"):
+        reason = (_tr("The kernel is locked down, which forbids loading modules that are "
+                      "not signed by a trusted key.") if kind == "LockedDown" else
+                  _tr("Module loading has been switched off until the next reboot "
+                      "(kernel.modules_disabled)."))
+        return Explanation(_tr("Loading is disabled"), reason,
+                           _tr("Nothing can be loaded until the machine is rebooted with "
+                               "module loading allowed."))
+    if kind == "NotFound":
+        return Explanation(_tr("Module not found"),
+                           _tr("No module named %1 is installed for this kernel.").replace(
+                               "%1", subject),
+                           _tr("Check the name, or install the package that provides it."))
+    if kind == "AlreadyLoaded":
+        return Explanation(_tr("Already loaded"),
+                           _tr("%1 is already loaded.").replace("%1", subject),
+                           _tr("Unload it first to load it with other parameters."))
+    if kind == "NotLoaded":
+        return Explanation(_tr("Not loaded"),
+                           _tr("%1 is not loaded.").replace("%1", subject),
+                           _tr("Nothing to unload."))
+    if kind == "InvalidParameter":
+        return Explanation(_tr("Invalid parameter"),
+                           _tr("The kernel rejected a parameter of %1.").replace("%1", subject),
+                           _tr("Check the parameter's name and type in the Parameters tab."))
+    if kind == "Busy":
+        return Explanation(_tr("Busy"),
+                           _tr("Another change is running at the moment."),
+                           _tr("Wait for it to finish and try again."))
+    if kind.endswith("ServiceUnknown") or kind.endswith("NoReply") or kind.endswith(
+            "Disconnected"):
+        return Explanation(_tr("Helper not reachable"),
+                           _tr("The privileged helper did not answer."),
+                           _tr("Check that kmodgui-helper is installed and that the system "
+                               "bus is running."))
+    return Explanation(_tr("The operation failed"),
+                       message or _tr("The operation failed for an unknown reason."),
+                       _tr("The kernel's messages below may say more."))

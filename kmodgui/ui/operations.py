@@ -1,0 +1,198 @@
+"""One path for background work: helper calls and slow reads, results on the GUI thread.
+
+Helper calls go through a :class:`HelperClient` (the QtDBus client adapts to
+it); each call becomes an :class:`Operation` that the Log page lists and the
+module list shows as busy. Slow reads (the full catalog, a file preview) run
+in a worker thread with :meth:`Operations.run_in_thread`. Either way, success
+and failure arrive as signals on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from kmodgui.ui.explain import Explanation, explain
+
+
+@dataclass(frozen=True)
+class CallError:
+    """A failed helper call: D-Bus error name, message and the kernel's lines."""
+
+    name: str
+    message: str
+    kernel_log: list[str] = field(default_factory=list)
+
+
+ReplyCallback = Callable[[dict[str, Any]], None]
+ErrorCallback = Callable[[CallError], None]
+
+
+class HelperClient(Protocol):
+    """What the window needs from the helper client: asynchronous calls by method name."""
+
+    def call(self, method: str, args: Sequence[object], on_reply: ReplyCallback,
+             on_error: ErrorCallback) -> None: ...
+
+
+@dataclass
+class Operation:
+    """One helper call of this session, as the Log page shows it."""
+
+    id: int
+    method: str
+    module: str
+    args: tuple[object, ...]
+    started: float = field(default_factory=time.time)
+    state: str = "running"            # running, done, failed, cancelled
+    finished: float | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    error: CallError | None = None
+    explanation: Explanation | None = None
+
+    @property
+    def kernel_log(self) -> list[str]:
+        if self.error is not None:
+            return self.error.kernel_log
+        log = self.result.get("kernel-log", [])
+        return [str(line) for line in log] if isinstance(log, list | tuple) else []
+
+
+class _Relay(QObject):
+    """Carries a worker thread's outcome to the GUI thread (queued signals)."""
+
+    done = Signal(object)
+    failed = Signal(object)
+    progress = Signal(int, int)
+
+
+class _Job(QRunnable):
+    def __init__(self, work: Callable[[Callable[[int, int], None]], object],
+                 relay: _Relay) -> None:
+        super().__init__()
+        self._work = work
+        self._relay = relay
+
+    def run(self) -> None:
+        try:
+            result = self._work(self._relay.progress.emit)
+        except Exception as exc:  # delivered to the GUI thread, never raised in the pool
+            self._relay.failed.emit(exc)
+        else:
+            self._relay.done.emit(result)
+
+
+class Operations(QObject):
+    """The window's only way to change the system or do slow work.
+
+    Signals:
+        operation_started(Operation)
+        operation_finished(Operation): done, failed or cancelled; ``explanation`` set on failure.
+    """
+
+    operation_started = Signal(object)
+    operation_finished = Signal(object)
+
+    def __init__(self, client: HelperClient | None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._ids = itertools.count(1)
+        self._relays: set[_Relay] = set()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self.history: list[Operation] = []
+
+    @property
+    def available(self) -> bool:
+        """True when a helper client exists; without it the window is read-only."""
+        return self._client is not None
+
+    # -- helper calls ---------------------------------------------------------------------
+    def call(self, method: str, module: str, args: Sequence[object], *,
+             holders: Sequence[str] = ()) -> Operation:
+        """Start ``method(*args)`` on the helper; the outcome arrives as operation_finished."""
+        operation = Operation(next(self._ids), method, module, tuple(args))
+        self.history.append(operation)
+        self.operation_started.emit(operation)
+        if self._client is None:
+            self._fail(operation, CallError("org.freedesktop.DBus.Error.ServiceUnknown",
+                                            self.tr("The helper is not installed.")), holders)
+            return operation
+
+        def on_reply(result: dict[str, Any]) -> None:
+            operation.state = "done"
+            operation.result = dict(result)
+            operation.finished = time.time()
+            self.operation_finished.emit(operation)
+
+        def on_error(error: CallError) -> None:
+            self._fail(operation, error, holders)
+
+        try:
+            self._client.call(method, list(args), on_reply, on_error)
+        except Exception as exc:  # a client that fails synchronously is a failure, not a crash
+            self._fail(operation, CallError("org.kmodgui.Error.Failed", str(exc)), holders)
+        return operation
+
+    def _fail(self, operation: Operation, error: CallError, holders: Sequence[str]) -> None:
+        operation.error = error
+        operation.explanation = explain(error.name, error.message, error.kernel_log,
+                                        module=operation.module, holders=holders)
+        operation.state = "cancelled" if operation.explanation.quiet else "failed"
+        operation.finished = time.time()
+        self.operation_finished.emit(operation)
+
+    def load(self, module: str, params: Sequence[str] = ()) -> Operation:
+        return self.call("Load", module, [module, list(params), {}])
+
+    def unload(self, module: str, *, force: bool = False,
+               holders: Sequence[str] = ()) -> Operation:
+        options: dict[str, object] = {"force": True} if force else {}
+        return self.call("Unload", module, [module, options], holders=holders)
+
+    def insert_file(self, fd: int, module: str, params: Sequence[str] = ()) -> Operation:
+        return self.call("InsertFile", module, [fd, list(params), {}])
+
+    def set_parameter(self, module: str, parameter: str, value: str) -> Operation:
+        return self.call("SetParameter", module, [module, parameter, value, {}])
+
+    def set_persistent_options(self, module: str, params: dict[str, str]) -> Operation:
+        return self.call("SetPersistentOptions", module, [module, dict(params), {}])
+
+    def set_blacklist(self, module: str, mode: str) -> Operation:
+        return self.call("SetBlacklist", module, [module, mode, {}])
+
+    def set_load_at_boot(self, module: str, enabled: bool) -> Operation:
+        return self.call("SetLoadAtBoot", module, [module, enabled, {}])
+
+    def rebuild_index(self, release: str) -> Operation:
+        return self.call("RebuildIndex", "", [release, {}])
+
+    # -- background reads -----------------------------------------------------------------
+    def run_in_thread(self, work: Callable[[Callable[[int, int], None]], object],
+                      on_done: Callable[[object], None],
+                      on_error: Callable[[BaseException], None],
+                      on_progress: Callable[[int, int], None] | None = None) -> None:
+        """Run ``work(progress)`` off the GUI thread; the callbacks run on the GUI thread."""
+        relay = _Relay()
+        self._relays.add(relay)
+
+        def finish(callback: Callable[[Any], None], value: object) -> None:
+            self._relays.discard(relay)
+            callback(value)
+
+        relay.done.connect(lambda value: finish(on_done, value))
+        relay.failed.connect(lambda exc: finish(on_error, exc))
+        if on_progress is not None:
+            relay.progress.connect(on_progress)
+        self._pool.start(_Job(work, relay))
+
+    def wait_for_background(self, msecs: int = 30000) -> bool:
+        """Block until background work ends (used at exit so no thread outlives Qt)."""
+        return self._pool.waitForDone(msecs)

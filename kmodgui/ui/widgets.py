@@ -1,0 +1,39 @@
+"""Small widget helpers shared by pages: aligned forms, selectable labels, theme icons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QFormLayout, QLabel, QStyle, QWidget
+
+
+def value_label(parent: QWidget | None = None) -> QLabel:
+    """A read-only value in a form: wraps, selectable with mouse and keyboard."""
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def aligned_form() -> QFormLayout:
+    """A form with labels right-aligned beside their values, as settings panels have."""
+    form = QFormLayout()
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+    form.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+    form.setHorizontalSpacing(12)
+    form.setVerticalSpacing(6)
+    return form
+
+
+def theme_icon(widget: QWidget, names: tuple[str, ...],
+               fallback: QStyle.StandardPixmap) -> QIcon:
+    """The first icon of the system theme among ``names``, else a style icon."""
+    for name in names:
+        if QIcon.hasThemeIcon(name):
+            return QIcon.fromTheme(name)
+    return widget.style().standardIcon(fallback)
