@@ -1,0 +1,377 @@
+"""Devices the kernel knows, the driver bound to each, and the modules that could drive them.
+
+This answers "why doesn't my Wi-Fi work?": every device that exposes a
+modalias (PCI, USB, platform, ACPI, HID, virtio, input, CPU, ...), the driver
+bound to it (its ``driver`` link) and the module providing that driver (the
+driver's ``module`` link, or built-in), plus the candidate modules for its
+modalias, which are exactly what ``modprobe -R <modalias>`` answers (asked of
+:class:`kmodgui.core.lookup.Lookup`, never re-implemented here).
+
+Only sysfs is read; it needs no privilege. Devices on a bus can have a driver
+bound; devices of a class (``input``) or with no subsystem (the CPU root)
+never do, so "no driver" is meaningful only for the former (``bindable``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from kmodgui.core.errors import KmodguiError
+from kmodgui.core.hwids import HardwareNames, IdDatabase
+from kmodgui.core.paths import Root
+from kmodgui.core.records import ModuleRecord, ModuleState, Source
+
+# sysfs attributes are at most a page; reading more would only hide a bug.
+_ATTR_LIMIT = 64 * 1024
+
+Resolver = Callable[[str], Sequence[str]]
+
+
+class CandidateState(StrEnum):
+    """What stands between a candidate module and the device, in the words the UI shows."""
+
+    LOADED = "loaded"
+    BUILTIN = "built-in"
+    BLACKLISTED = "blacklisted"   # installed, not loaded, and a blacklist line names it
+    AVAILABLE = "available"
+    UNKNOWN = "unknown"           # no catalog record (e.g. modules.alias names a missing file)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A module whose aliases match the device's modalias."""
+
+    module: str
+    state: CandidateState
+    blacklisted_by: tuple[Source, ...] = ()
+
+    def describe(self) -> str:
+        """``e1000 (available)``, ``b43 (blacklisted: /etc/modprobe.d/b.conf:1)``."""
+        detail = self.state.value
+        files = ", ".join(str(s) for s in self.blacklisted_by)
+        if self.state == CandidateState.BLACKLISTED:
+            detail = f"blacklisted: {files}"
+        elif files:
+            detail = f"{detail}; blacklisted: {files}"
+        return f"{self.module} ({detail})"
+
+
+@dataclass
+class Device:
+    """One device with a modalias, as sysfs shows it."""
+
+    syspath: str                  # canonical path relative to /sys, e.g. "devices/pci0000:00/..."
+    name: str                     # kernel name: "0000:00:03.0", "1-1:1.0", "serial8250"
+    bus: str                      # subsystem: "pci", "usb", "input", ... ("" if none)
+    modalias: str
+    bindable: bool = True         # on a bus, so a driver can be bound to it
+    driver: str | None = None     # bound driver's name
+    driver_module: str | None = None   # module providing the driver (None: built-in, unnamed)
+    driver_builtin: bool = False  # the bound driver is compiled into the kernel
+    vendor_id: int | None = None
+    product_id: int | None = None
+    vendor: str | None = None     # vendor name (hwdata), else None
+    product: str | None = None    # product name (hwdata, HID_NAME, sysfs name/product)
+    kind: str | None = None       # class name, e.g. "Ethernet controller"
+    candidates: list[Candidate] = field(default_factory=list)
+    lookup_error: str = ""        # why candidates could not be found, if they could not
+
+    @property
+    def needs_driver(self) -> bool:
+        """No driver bound although one could be: the rows the hardware page puts first."""
+        return self.bindable and self.driver is None
+
+    @property
+    def ids(self) -> str:
+        """``8086:100e`` when the bus has vendor and product IDs, else ``""``."""
+        if self.vendor_id is None or self.product_id is None:
+            return ""
+        return f"{self.vendor_id:04x}:{self.product_id:04x}"
+
+    @property
+    def description(self) -> str:
+        """The best human name: vendor and product names, else IDs, else the kernel name."""
+        parts = [p for p in (self.vendor, self.product) if p]
+        if parts:
+            return " ".join(parts)
+        if self.ids:
+            return f"{self.bus.upper()} device {self.ids}"
+        return self.name
+
+    @property
+    def driver_text(self) -> str:
+        """``e1000 (module e1000)``, ``serial8250 (built-in)``, ``(none)`` or ``-``."""
+        if self.driver is None:
+            return "(none)" if self.bindable else "-"
+        if self.driver_builtin:
+            return f"{self.driver} (built-in)"
+        return f"{self.driver} (module {self.driver_module})"
+
+    def candidate_names(self) -> list[str]:
+        return [c.module for c in self.candidates]
+
+
+# ---------------------------------------------------------------- sysfs reading
+
+def _read(path: Path) -> str | None:
+    """A sysfs attribute without its trailing newline; None when absent or unreadable."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_ATTR_LIMIT)
+    except OSError:
+        return None
+    return data.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _link_name(path: Path) -> str | None:
+    """The last component of a symlink's target (``driver`` → ``e1000``)."""
+    try:
+        return os.path.basename(os.readlink(path))
+    except OSError:
+        return None
+
+
+def _uevent(path: Path) -> dict[str, str]:
+    text = _read(path / "uevent") or ""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def _modalias(path: Path, uevent: Mapping[str, str]) -> str | None:
+    """The ``modalias`` attribute, else the uevent's ``MODALIAS`` (CPUs carry only that)."""
+    alias = _read(path / "modalias")
+    if alias is None:
+        alias = uevent.get("MODALIAS")
+    alias = (alias or "").strip()
+    return alias or None
+
+
+def _subsystem(path: Path) -> tuple[str, bool]:
+    """(subsystem name, is it a bus) from the ``subsystem`` link."""
+    try:
+        target = os.readlink(path / "subsystem")
+    except OSError:
+        return "", False
+    parts = target.rstrip("/").split("/")
+    return parts[-1], len(parts) >= 2 and parts[-2] == "bus"
+
+
+def _driver(path: Path, sys_module: Path) -> tuple[str | None, str | None, bool]:
+    """(driver, module, built-in) of the device at ``path``."""
+    driver = _link_name(path / "driver")
+    if driver is None:
+        return None, None, False
+    module = _link_name(path / "driver" / "module")
+    if module is None:
+        return driver, None, True     # a loadable module always has its module link
+    return driver, module, not (sys_module / module / "initstate").exists()
+
+
+def _device(root: Root, path: Path, bus: str, bindable: bool) -> Device | None:
+    uevent = _uevent(path)
+    modalias = _modalias(path, uevent)
+    if modalias is None:
+        return None
+    sys_dir = root.sys_bus.parent
+    try:
+        syspath = path.relative_to(sys_dir).as_posix()
+    except ValueError:
+        syspath = path.as_posix()
+    driver, module, builtin = _driver(path, root.sys_module)
+    device = Device(syspath=syspath, name=path.name, bus=bus or modalias.split(":", 1)[0],
+                    modalias=modalias, bindable=bindable, driver=driver,
+                    driver_module=module, driver_builtin=builtin)
+    product = uevent.get("HID_NAME") or _read(path / "name")
+    if product:
+        device.product = product.strip()
+    return device
+
+
+def read_devices(root: Root) -> list[Device]:
+    """Every device with a modalias under ``root``'s ``/sys``, without names or candidates.
+
+    Devices listed under ``/sys/bus/*/devices`` come first (they can have a
+    driver); then any other directory under ``/sys/devices`` with a
+    ``modalias`` (class devices such as input, the CPU root).
+    """
+    devices: list[Device] = []
+    seen: set[str] = set()
+    try:
+        buses = sorted(p for p in root.sys_bus.iterdir() if p.is_dir())
+    except OSError:
+        buses = []
+    for bus in buses:
+        try:
+            entries = sorted((bus / "devices").iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            real = Path(os.path.realpath(entry))
+            if str(real) in seen or not real.is_dir():
+                continue
+            seen.add(str(real))
+            device = _device(root, real, bus.name, True)
+            if device is not None:
+                devices.append(device)
+    sys_devices = root.sys_bus.parent / "devices"
+    for directory, subdirs, files in os.walk(sys_devices):
+        subdirs.sort()
+        if "modalias" not in files or os.path.realpath(directory) in seen:
+            continue
+        path = Path(directory)
+        seen.add(os.path.realpath(directory))
+        subsystem, is_bus = _subsystem(path)
+        device = _device(root, path, subsystem, is_bus)
+        if device is not None:
+            devices.append(device)
+    return devices
+
+
+# ---------------------------------------------------------------- names
+
+_FIELD = re.compile(r"([a-z]+)([0-9A-F]+)")
+
+
+def modalias_fields(alias: str) -> dict[str, int]:
+    """The numbered fields of a PCI/USB/HID-style modalias.
+
+    ``pci:v00008086d0000100Esv...bc02sc00i00`` → ``{"v": 0x8086, "d": 0x100e, ..., "i": 0}``:
+    keys are lower case, values upper-case hex, so the two never run together.
+    """
+    _, _, body = alias.partition(":")
+    fields: dict[str, int] = {}
+    for key, value in _FIELD.findall(body):
+        fields.setdefault(key, int(value, 16))
+    return fields
+
+
+def pci_class_name(db: IdDatabase, base: int, sub: int) -> str:
+    """The class as lspci prints it: the subclass name, else the class name and the code."""
+    name = db.device_class(base, sub, exact=True)
+    if name is not None:
+        return name
+    base_name = db.device_class(base)
+    code = f"{base:02x}{sub:02x}"
+    return f"{base_name} [{code}]" if base_name else f"Class {code}"
+
+
+def _pci_names(device: Device, db: IdDatabase | None) -> None:
+    fields = modalias_fields(device.modalias)
+    vendor, product = fields.get("v"), fields.get("d")
+    device.vendor_id, device.product_id = vendor, product
+    if db is None or vendor is None or product is None:
+        return
+    device.vendor = db.vendor(vendor)
+    device.product = db.product(vendor, product)
+    if "bc" in fields and "sc" in fields:
+        device.kind = pci_class_name(db, fields["bc"], fields["sc"])
+
+
+def _usb_names(device: Device, db: IdDatabase | None, root: Root) -> None:
+    fields = modalias_fields(device.modalias)
+    vendor, product = fields.get("v"), fields.get("p")
+    device.vendor_id, device.product_id = vendor, product
+    if db is not None and vendor is not None and product is not None:
+        device.vendor = db.vendor(vendor)
+        device.product = db.product(vendor, product)
+        if "ic" in fields:   # the interface class ("Human Interface Device", "Mass Storage")
+            device.kind = db.device_class(fields["ic"])
+    if device.product is None:
+        # The interface's parent (the USB device) carries the strings the device reports.
+        parent = (root.sys_bus.parent / device.syspath).parent
+        device.vendor = device.vendor or _read(parent / "manufacturer")
+        device.product = _read(parent / "product")
+
+
+def _hid_names(device: Device, usb: IdDatabase | None) -> None:
+    # hid:b0003g0001v00000627p00000001 — bus 0003 is USB, so usb.ids knows the IDs.
+    fields = modalias_fields(device.modalias)
+    vendor, product = fields.get("v"), fields.get("p")
+    device.vendor_id, device.product_id = vendor, product
+    if usb is not None and fields.get("b") == 3 and vendor is not None:
+        device.vendor = usb.vendor(vendor) or device.vendor
+        if product is not None:
+            device.product = usb.product(vendor, product) or device.product
+
+
+def add_names(devices: Iterable[Device], root: Root, names: HardwareNames | None = None) -> None:
+    """Fill IDs, vendor, product and class names from the modalias and hwdata."""
+    names = names or HardwareNames(root)
+    for device in devices:
+        prefix = device.modalias.split(":", 1)[0]
+        if prefix == "pci":
+            _pci_names(device, names.database("pci"))
+        elif prefix == "usb":
+            _usb_names(device, names.database("usb"), root)
+        elif prefix == "hid":
+            _hid_names(device, names.database("usb"))
+
+
+# ---------------------------------------------------------------- candidates
+
+def candidate_state(module: str, records: Mapping[str, ModuleRecord] | None) -> Candidate:
+    """The state of one candidate from the catalog's record of it."""
+    record = records.get(module) if records is not None else None
+    if record is None:
+        return Candidate(module, CandidateState.UNKNOWN)
+    sources = tuple(s.source for s in record.settings_of("blacklist"))
+    if record.loaded:
+        state = CandidateState.LOADED
+    elif record.state == ModuleState.BUILTIN:
+        state = CandidateState.BUILTIN
+    elif sources:
+        state = CandidateState.BLACKLISTED
+    else:
+        state = CandidateState.AVAILABLE
+    return Candidate(module, state, sources)
+
+
+def add_candidates(devices: Iterable[Device], resolve: Resolver,
+                   records: Mapping[str, ModuleRecord] | None = None) -> None:
+    """Set each device's candidates: ``resolve(modalias)``, each module once, in its order."""
+    cache: dict[str, list[str]] = {}
+    for device in devices:
+        if device.modalias not in cache:
+            try:
+                cache[device.modalias] = list(dict.fromkeys(resolve(device.modalias)))
+            except KmodguiError as exc:
+                device.lookup_error = exc.message
+                cache[device.modalias] = []
+        device.candidates = [candidate_state(m, records) for m in cache[device.modalias]]
+
+
+def sort_key(device: Device) -> tuple[int, str, str]:
+    """Devices without a driver first (those with candidates before the rest), then by bus."""
+    rank = 2
+    if device.needs_driver:
+        rank = 0 if device.candidates else 1
+    return (rank, device.bus, device.name)
+
+
+def scan(root: Root, resolve: Resolver | None = None,
+         records: Mapping[str, ModuleRecord] | None = None,
+         names: HardwareNames | None = None) -> list[Device]:
+    """Every device of ``root`` with names and candidates, those needing a driver first.
+
+    ``resolve`` maps a modalias to module names as ``modprobe -R`` does; by
+    default a :class:`kmodgui.core.lookup.Lookup` over ``root``.
+    """
+    if resolve is None:
+        from kmodgui.core.lookup import Lookup
+
+        resolve = Lookup(root).resolve
+    devices = read_devices(root)
+    add_names(devices, root, names)
+    add_candidates(devices, resolve, records)
+    devices.sort(key=sort_key)
+    return devices
+
+
+def devices_for_module(devices: Iterable[Device], module: str) -> list[Device]:
+    """The devices a module drives or could drive (for the module's detail pane)."""
+    return [d for d in devices
+            if d.driver_module == module or module in d.candidate_names()]
