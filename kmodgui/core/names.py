@@ -13,16 +13,38 @@ def module_name_from_path(path: str) -> str:
     return normalize_module_name(path.rsplit("/", 1)[-1])
 
 
+class InvalidAlias(ValueError):
+    """An alias kmod refuses: a ``]`` without ``[`` or a ``[`` without ``]``."""
+
+
 def normalize_alias(alias: str) -> str:
-    """kmod's ``alias_normalize``: ``-`` becomes ``_`` except inside ``[...]``."""
+    """kmod's ``alias_normalize``: ``-`` becomes ``_`` except inside ``[...]``.
+
+    Raises :class:`InvalidAlias` on unbalanced brackets, where kmod fails the
+    lookup with EINVAL (so ``modprobe`` reports the module as not found).
+    """
     out: list[str] = []
-    depth = False
-    for ch in alias:
+    i, n = 0, len(alias)
+    while i < n:
+        ch = alias[i]
+        if ch == "]":
+            raise InvalidAlias(f"invalid alias {alias!r}: ']' without '['")
         if ch == "[":
-            depth = True
-        elif ch == "]":
-            depth = False
-        elif ch == "-" and not depth:
-            ch = "_"
-        out.append(ch)
+            end = alias.find("]", i)
+            if end < 0:
+                raise InvalidAlias(f"invalid alias {alias!r}: '[' without ']'")
+            out.append(alias[i:end + 1])
+            i = end + 1
+            continue
+        out.append("_" if ch == "-" else ch)
+        i += 1
     return "".join(out)
+
+
+def underscores(text: str) -> str:
+    """kmod's ``underscores`` for configuration words: like :func:`normalize_alias`.
+
+    The same rule (``-`` → ``_`` outside brackets, unbalanced brackets are an
+    error), applied to module names and aliases read from modprobe.d.
+    """
+    return normalize_alias(text)
