@@ -22,11 +22,13 @@ broken links, unreadable or huge files) are skipped with a warning in
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from kmodgui.core.globmatch import fnmatch
 from kmodgui.core.names import InvalidAlias, underscores
@@ -108,11 +110,8 @@ class ModprobeConfig:
 
     def _parse_file(self, path: Path) -> None:
         try:
-            with path.open("rb") as handle:
+            with open_config_file(path) as handle:
                 info = os.fstat(handle.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    self._warn(f"{path}: not a regular file, skipped")
-                    return
                 if info.st_size > MAX_FILE_SIZE:
                     self._warn(f"{path}: {info.st_size} bytes is too large for a "
                                "configuration file, skipped")
@@ -481,3 +480,17 @@ def config_files(root: Root, dirs: Sequence[Path], warnings: list[str]) -> list[
         if path.exists():
             result.append(path)
     return result
+
+
+def open_config_file(path: Path) -> BinaryIO:
+    """Open a configuration file without blocking on a FIFO or device; refuse non-files."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) and not \
+                (stat.S_ISCHR(info.st_mode) and os.path.realpath(path) == os.devnull):
+            raise OSError(errno.EINVAL, "not a regular file")
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")

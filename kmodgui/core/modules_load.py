@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmodgui.core.modprobe_config import open_config_file
 from kmodgui.core.paths import Root
 from kmodgui.core.records import Setting, Source
 
@@ -60,7 +61,7 @@ class ModulesLoad:
 
     def _parse_file(self, path: Path) -> None:
         try:
-            with path.open("rb") as handle:
+            with open_config_file(path) as handle:
                 info = os.fstat(handle.fileno())
                 if info.st_size > MAX_FILE_SIZE:
                     self.warnings.append(f"{path}: too large for a configuration file, skipped")
@@ -144,3 +145,4 @@ def _files(dirs: Sequence[Path], result: ModulesLoad) -> list[Path]:
                 continue
             chosen[name] = path
     return [chosen[name] for name in sorted(chosen) if str(chosen[name]) not in result.masked]
+
