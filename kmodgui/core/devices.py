@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from kmodgui.core.errors import KmodguiError
 from kmodgui.core.hwids import HardwareNames, IdDatabase
+from kmodgui.core.names import normalize_module_name
 from kmodgui.core.paths import Root
-from kmodgui.core.records import ModuleRecord, ModuleState, Source
+from kmodgui.core.records import Source
+
+if TYPE_CHECKING:
+    from kmodgui.core.lookup import ModuleMatch
+    from kmodgui.core.modprobe_config import ModprobeConfig
 
 # sysfs attributes are at most a page; reading more would only hide a bug.
 _ATTR_LIMIT = 64 * 1024
-
-Resolver = Callable[[str], Sequence[str]]
-
 
 class CandidateState(StrEnum):
     """What stands between a candidate module and the device, in the words the UI shows."""
@@ -176,11 +179,9 @@ def _device(root: Root, path: Path, bus: str, bindable: bool) -> Device | None:
     modalias = _modalias(path, uevent)
     if modalias is None:
         return None
-    sys_dir = root.sys_bus.parent
-    try:
-        syspath = path.relative_to(sys_dir).as_posix()
-    except ValueError:
-        syspath = path.as_posix()
+    real_sys, real = os.path.realpath(root.sys_bus.parent), os.path.realpath(path)
+    inside = real.startswith(real_sys + os.sep)
+    syspath = Path(os.path.relpath(real, real_sys)).as_posix() if inside else real
     driver, module, builtin = _driver(path, root.sys_module)
     device = Device(syspath=syspath, name=path.name, bus=bus or modalias.split(":", 1)[0],
                     modalias=modalias, bindable=bindable, driver=driver,
@@ -229,6 +230,23 @@ def read_devices(root: Root) -> list[Device]:
         if device is not None:
             devices.append(device)
     return devices
+
+
+def read_device(root: Root, syspath: str) -> Device | None:
+    """Read one device again (after a load: is a driver bound now?); None if it is gone."""
+    path = root.sys_bus.parent / syspath
+    if not path.is_dir():
+        return None
+    subsystem, is_bus = _subsystem(path)
+    return _device(root, path, subsystem, is_bus)
+
+
+def network_interfaces(root: Root, syspath: str) -> list[str]:
+    """Network interfaces the device provides (its ``net/`` children), e.g. ``["eth0"]``."""
+    try:
+        return sorted(p.name for p in (root.sys_bus.parent / syspath / "net").iterdir())
+    except OSError:
+        return []
 
 
 # ---------------------------------------------------------------- names
@@ -298,7 +316,7 @@ def _hid_names(device: Device, usb: IdDatabase | None) -> None:
             device.product = usb.product(vendor, product) or device.product
 
 
-def add_names(devices: Iterable[Device], root: Root, names: HardwareNames | None = None) -> None:
+def add_names(devices: Sequence[Device], root: Root, names: HardwareNames | None = None) -> None:
     """Fill IDs, vendor, product and class names from the modalias and hwdata."""
     names = names or HardwareNames(root)
     for device in devices:
@@ -309,39 +327,77 @@ def add_names(devices: Iterable[Device], root: Root, names: HardwareNames | None
             _usb_names(device, names.database("usb"), root)
         elif prefix == "hid":
             _hid_names(device, names.database("usb"))
+    # A virtio device is the function of its transport's PCI device ("Virtio console").
+    by_path = {d.syspath: d for d in devices}
+    for device in devices:
+        parent = by_path.get(device.syspath.rsplit("/", 1)[0])
+        if device.bus == "virtio" and device.product is None and parent is not None:
+            device.vendor, device.product = parent.vendor, parent.product
 
 
 # ---------------------------------------------------------------- candidates
 
-def candidate_state(module: str, records: Mapping[str, ModuleRecord] | None) -> Candidate:
-    """The state of one candidate from the catalog's record of it."""
-    record = records.get(module) if records is not None else None
-    if record is None:
-        return Candidate(module, CandidateState.UNKNOWN)
-    sources = tuple(s.source for s in record.settings_of("blacklist"))
-    if record.loaded:
+class Finder(Protocol):
+    """What candidates need from :class:`kmodgui.core.lookup.Lookup`."""
+
+    config: ModprobeConfig
+
+    def find(self, name: str) -> list[ModuleMatch]: ...
+
+
+def live_modules(root: Root) -> set[str]:
+    """Loadable modules loaded right now: ``/sys/module/*`` with an ``initstate``.
+
+    Read fresh on every scan so that states stay true after a load, whoever did it.
+    """
+    try:
+        return {p.name for p in root.sys_module.iterdir() if (p / "initstate").exists()}
+    except OSError:
+        return set()
+
+
+def blacklist_sources(config: ModprobeConfig) -> dict[str, tuple[Source, ...]]:
+    """Module name → the ``blacklist`` lines (file and line) that name it."""
+    sources: dict[str, tuple[Source, ...]] = {}
+    for entry in config.entries:
+        if entry.kind == "blacklist":
+            name = normalize_module_name(entry.module)
+            sources[name] = (*sources.get(name, ()), entry.source)
+    return sources
+
+
+def candidate_state(match: ModuleMatch, loaded: set[str],
+                    blacklists: Mapping[str, tuple[Source, ...]]) -> Candidate:
+    """Loaded (live sysfs) before built-in before blacklisted before available."""
+    sources = blacklists.get(match.name, ())
+    if match.name in loaded:
         state = CandidateState.LOADED
-    elif record.state == ModuleState.BUILTIN:
+    elif match.builtin:
         state = CandidateState.BUILTIN
+    elif match.path is None:
+        state = CandidateState.UNKNOWN
     elif sources:
         state = CandidateState.BLACKLISTED
     else:
         state = CandidateState.AVAILABLE
-    return Candidate(module, state, sources)
+    return Candidate(match.name, state, sources)
 
 
-def add_candidates(devices: Iterable[Device], resolve: Resolver,
-                   records: Mapping[str, ModuleRecord] | None = None) -> None:
-    """Set each device's candidates: ``resolve(modalias)``, each module once, in its order."""
-    cache: dict[str, list[str]] = {}
+def add_candidates(devices: Iterable[Device], finder: Finder, loaded: set[str]) -> None:
+    """Set each device's candidates: what the modalias resolves to, each module once."""
+    blacklists = blacklist_sources(finder.config)
+    cache: dict[str, list[Candidate]] = {}
     for device in devices:
         if device.modalias not in cache:
             try:
-                cache[device.modalias] = list(dict.fromkeys(resolve(device.modalias)))
+                matches = finder.find(device.modalias)
             except KmodguiError as exc:
                 device.lookup_error = exc.message
-                cache[device.modalias] = []
-        device.candidates = [candidate_state(m, records) for m in cache[device.modalias]]
+                matches = []
+            unique = {m.name: m for m in reversed(matches)}   # first match of each name wins
+            cache[device.modalias] = [candidate_state(unique[name], loaded, blacklists)
+                                      for name in dict.fromkeys(m.name for m in matches)]
+        device.candidates = list(cache[device.modalias])
 
 
 def sort_key(device: Device) -> tuple[int, str, str]:
@@ -352,21 +408,20 @@ def sort_key(device: Device) -> tuple[int, str, str]:
     return (rank, device.bus, device.name)
 
 
-def scan(root: Root, resolve: Resolver | None = None,
-         records: Mapping[str, ModuleRecord] | None = None,
+def scan(root: Root, finder: Finder | None = None,
          names: HardwareNames | None = None) -> list[Device]:
     """Every device of ``root`` with names and candidates, those needing a driver first.
 
-    ``resolve`` maps a modalias to module names as ``modprobe -R`` does; by
-    default a :class:`kmodgui.core.lookup.Lookup` over ``root``.
+    ``finder`` resolves a modalias as ``modprobe -R`` does; by default a
+    :class:`kmodgui.core.lookup.Lookup` over ``root`` and its modprobe.d.
     """
-    if resolve is None:
+    if finder is None:
         from kmodgui.core.lookup import Lookup
 
-        resolve = Lookup(root).resolve
+        finder = Lookup(root)
     devices = read_devices(root)
     add_names(devices, root, names)
-    add_candidates(devices, resolve, records)
+    add_candidates(devices, finder, live_modules(root))
     devices.sort(key=sort_key)
     return devices
 

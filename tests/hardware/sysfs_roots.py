@@ -1,0 +1,54 @@
+"""Test roots: a captured ``/sys`` (a real kernel under qemu) joined with the real kernel tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from kmodgui.core.paths import Root
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "sysfs"
+SCENARIOS = sorted(p.name for p in DATA.iterdir() if (p / "sys").is_dir())
+HWDATA = Path("/usr/share/hwdata")
+
+
+def make_root(base: Path, scenario: str, kernel_root: Root, *, hwdata: bool = True,
+              copy_sys: bool = False) -> Root:
+    """A system tree: the scenario's /sys and /proc, the kernel's /lib/modules, hwdata.
+
+    ``copy_sys`` copies the captured /sys instead of linking it, for tests that
+    change it (as the kernel would when a driver binds).
+    """
+    captured = DATA / scenario
+    base.mkdir(parents=True, exist_ok=True)
+    if copy_sys:
+        shutil.copytree(captured / "sys", base / "sys", symlinks=True)
+    else:
+        (base / "sys").symlink_to(captured / "sys")
+    (base / "proc").symlink_to(captured / "proc")
+    (base / "lib" / "modules").mkdir(parents=True)
+    (base / "lib" / "modules" / kernel_root.release).symlink_to(kernel_root.modules_dir)
+    (base / "etc" / "modprobe.d").mkdir(parents=True)
+    if hwdata:
+        (base / "usr" / "share").mkdir(parents=True)
+        (base / "usr" / "share" / "hwdata").symlink_to(HWDATA)
+    release = (captured / "RELEASE").read_text().strip()
+    assert release == kernel_root.release, (
+        f"{scenario} was captured from {release}, the test kernel is {kernel_root.release}: "
+        "re-run tests/hardware/capture_sysfs.py")
+    return Root(base, kernel_root.release)
+
+
+def modprobe_resolve(root: Root) -> Callable[[str], list[str]]:
+    """kmod's own answer: ``modprobe -R`` on the same tree and configuration."""
+    def resolve(modalias: str) -> list[str]:
+        out = subprocess.run(
+            ["modprobe", "-d", str(root.base), "-S", root.release,
+             "-C", str(root.path("/etc/modprobe.d")), "-R", "--", modalias],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "LC_ALL": "C"})
+        return out.stdout.split()
+    return resolve
