@@ -53,9 +53,16 @@ class Result:
     stdout: bytearray = field(default_factory=bytearray)  # grows in place: thousands of modules
     stderr: list[str] = field(default_factory=list)
     status: int = ExitCode.OK
+    # (position in stdout, message): where each message falls among the output lines
+    marks: list[tuple[int, str]] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        line = f"{PROG}: ERROR: {message}"
+        self.stderr.append(line)
+        self.marks.append((len(self.stdout), line))
 
     def error(self, message: str) -> None:
-        self.stderr.append(f"{PROG}: ERROR: {message}")
+        self.warn(message)
         self.status = ExitCode.FAILURE
 
     @property
@@ -128,9 +135,10 @@ class Modinfo:
         return f"{self.dirname}/{relative.as_posix()}"
 
     def emit(self, output) -> bool:  # output: kmodgui.core.modinfo.Output
-        self.result.stdout += output.stdout
+        # kmod reports a bad parm entry while it walks the entries, before printing them
         for message in output.errors:
-            self.result.stderr.append(f"{PROG}: ERROR: {message}")
+            self.result.warn(message)
+        self.result.stdout += output.stdout
         return True
 
     # -- the three ways modinfo takes an argument ------------------------------
@@ -259,11 +267,31 @@ def info(arguments: list[str], *, basedir: str | None = None, release: str | Non
     return run_.result
 
 
+def write(result: Result) -> None:
+    """Print as modinfo appears to: on a terminal messages fall between the lines they
+    follow (stdout is line-buffered); into a pipe they come first (stdout is flushed
+    at exit)."""
+    out, err = sys.stdout, sys.stderr
+    out.flush()
+    if not out.isatty():
+        err.write(result.stderr_bytes.decode("utf-8", "surrogateescape"))
+        err.flush()
+        out.buffer.write(result.stdout)
+        out.flush()
+        return
+    done = 0
+    for position, line in result.marks:
+        out.buffer.write(result.stdout[done:position])
+        out.flush()
+        done = position
+        err.write(line + "\n")
+        err.flush()
+    out.buffer.write(result.stdout[done:])
+    out.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     result = info(args.modules, basedir=args.basedir, release=args.release,
                   field_name=args.field, null=args.null, modname=args.modname)
-    sys.stdout.flush()
-    sys.stdout.buffer.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr_bytes.decode("utf-8", "surrogateescape"))
+    write(result)
     return int(result.status)
