@@ -50,6 +50,7 @@ def _bracket(pattern: str, start: int) -> tuple[str, int] | None:
         i += 1
     parts: list[str] = []
     valid = True
+    valid_parts = 0
     first = True
     while True:
         if i >= n:
@@ -63,10 +64,15 @@ def _bracket(pattern: str, start: int) -> tuple[str, int] | None:
             end = pattern.find(":]", i + 2)
             if end != -1:
                 name = pattern[i + 2:end]
-                if name in _CLASSES:
+                if not valid:
+                    pass
+                elif name in _CLASSES:
                     parts.append(re.escape(_CLASSES[name]))
                 else:
-                    valid = False  # glibc: an unknown class never matches
+                    # glibc scans members in order and gives up at an unknown
+                    # class: only the members before it can still match.
+                    valid = False
+                    valid_parts = len(parts)
                 i = end + 2
                 continue
         if c == "\\":
@@ -88,7 +94,9 @@ def _bracket(pattern: str, start: int) -> tuple[str, int] | None:
             continue
         parts.append(re.escape(c))
     if not valid:
-        return _NEVER, i
+        if negate or not valid_parts:
+            return _NEVER, i
+        parts = parts[:valid_parts]
     body = "".join(parts)
     if negate:
         return (f"[^{body}]" if body else "(?s:.)"), i
