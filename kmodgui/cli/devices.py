@@ -76,8 +76,16 @@ def format_device(device: Device) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from kmodgui.core.devices import scan
+    from kmodgui.core.errors import KmodguiError
 
     root = root_from_args(args)
+    if not root.sys_bus.is_dir():
+        raise KmodguiError(
+            f"no devices to show: {root.sys_bus} does not exist",
+            hint="Devices come from the kernel's sysfs; with -b, DIR must hold a sys/ tree.")
+    if not root.modules_dir.is_dir():
+        print(f"kmodgui: no modules for kernel {root.release} in {root.modules_dir}: "
+              "no candidate modules can be shown", file=sys.stderr)
     devices = scan(root)
     if args.bus:
         devices = [d for d in devices if d.bus in args.bus]
