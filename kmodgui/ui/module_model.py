@@ -156,14 +156,14 @@ class ModuleTableModel(QAbstractTableModel):
         if not 0 <= column < len(Column):
             return
         self._sort = (column, order)
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         old_persistent = self.persistentIndexList()
         old_names = [self._records[i.row()].name for i in old_persistent]
         self._apply_sort()
         new_indexes = [self.index(self._rows[name], i.column())
                        for name, i in zip(old_names, old_persistent, strict=True)]
         self.changePersistentIndexList(old_persistent, new_indexes)
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     def _apply_sort(self) -> None:
         column, order = self._sort
@@ -183,28 +183,32 @@ class ModuleTableModel(QAbstractTableModel):
         self._apply_sort()
         self.endResetModel()
 
-    def update_records(self, records: Mapping[str, ModuleRecord]) -> None:
-        """Bring the rows in line with ``records`` in place: change, add and remove rows.
+    def apply_changes(self, changes: Mapping[str, ModuleRecord | None]) -> None:
+        """Change, add (new names) or remove (``None``) rows in place.
 
-        Selection and scroll position survive, which a reset would lose.
+        Selection and scroll position survive, which a reset would lose; meant
+        for the few rows a load or unload touches.
         """
-        for row in sorted((self._rows[n] for n in self._rows if n not in records),
-                          reverse=True):
+        removed = sorted((self._rows[n] for n, r in changes.items()
+                          if r is None and n in self._rows), reverse=True)
+        for row in removed:
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._records[row]
             del self._search[row]
+            self._rows = {r.name: i for i, r in enumerate(self._records)}
             self.endRemoveRows()
-        self._rows = {r.name: i for i, r in enumerate(self._records)}
         last = len(Column) - 1
-        for name, record in records.items():
+        new: list[ModuleRecord] = []
+        for name, record in changes.items():
+            if record is None:
+                continue
             row = self._rows.get(name)
             if row is None:
-                continue
-            if self._records[row] is not record:
+                new.append(record)
+            else:  # the catalog may have changed the record in place: always refresh
                 self._records[row] = record
                 self._search[row] = SearchText.of(record)
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
-        new = [r for n, r in records.items() if n not in self._rows]
         if new:
             start = len(self._records)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)

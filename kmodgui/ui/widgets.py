@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QFormLayout, QLabel, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QTableView,
+    QWidget,
+)
 
 
 def value_label(parent: QWidget | None = None) -> QLabel:
@@ -15,6 +24,7 @@ def value_label(parent: QWidget | None = None) -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                   | Qt.TextInteractionFlag.TextSelectableByKeyboard)
     label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     return label
 
 
@@ -37,3 +47,20 @@ def theme_icon(widget: QWidget, names: tuple[str, ...],
         if QIcon.hasThemeIcon(name):
             return QIcon.fromTheme(name)
     return widget.style().standardIcon(fallback)
+
+
+def plain_table(view: QTableView, name: str) -> QTableView:
+    """A read-mostly table as settings panels show them: row selection, compact rows."""
+    view.setObjectName(name)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setWordWrap(False)
+    view.setShowGrid(False)
+    view.setAlternatingRowColors(True)
+    header = view.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setHighlightSections(False)
+    return view

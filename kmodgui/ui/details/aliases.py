@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -15,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.rows_model import RowsModel
+from kmodgui.ui.widgets import plain_table
 
 # (module record) -> rows of (device path, modalias, bound driver) present on the system.
 DeviceMatcher = Callable[[ModuleRecord], Sequence[tuple[str, str, str]]]
@@ -41,14 +40,8 @@ class AliasesTab(QWidget):
 
     @staticmethod
     def _view(model: RowsModel, name: str) -> QTableView:
-        view = QTableView()
-        view.setObjectName(name)
+        view = plain_table(QTableView(), name)
         view.setModel(model)
-        view.verticalHeader().hide()
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.horizontalHeader().setStretchLastSection(True)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        view.setWordWrap(False)
         return view
 
     def show_record(self, record: ModuleRecord | None) -> None:

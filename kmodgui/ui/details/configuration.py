@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -22,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.rows_model import RowsModel
-from kmodgui.ui.widgets import aligned_form
+from kmodgui.ui.widgets import aligned_form, plain_table
 
 BLACKLIST_MODES = ("none", "autoload", "always")
 NEVER_LOAD_COMMANDS = ("/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true")
@@ -51,14 +49,8 @@ class ConfigurationTab(QWidget):
         super().__init__(parent)
         self._record: ModuleRecord | None = None
         self.settings = RowsModel([self.tr("Setting"), self.tr("Value"), self.tr("From")], self)
-        view = QTableView()
-        view.setObjectName("moduleSettingsTable")
+        view = plain_table(QTableView(), "moduleSettingsTable")
         view.setModel(self.settings)
-        view.verticalHeader().hide()
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setWordWrap(False)
-        view.horizontalHeader().setStretchLastSection(True)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         view.horizontalHeader().resizeSection(0, 90)
         view.horizontalHeader().resizeSection(1, 220)
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.core.records import ModuleRecord, Parameter, Source
+from kmodgui.ui.widgets import plain_table
 
 Index = QModelIndex | QPersistentModelIndex
 PARAMETER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -270,19 +270,12 @@ class ParametersTab(QWidget):
         super().__init__(parent)
         self.model = ParameterModel(self)
         self.model.edit_requested.connect(self.set_parameter_requested)
-        self.table = QTableView()
-        self.table.setObjectName("parameterTable")
+        self.table = plain_table(QTableView(), "parameterTable")
         self.table.setModel(self.model)
         self.table.setItemDelegate(ParameterDelegate(self.table))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 150)
         header.resizeSection(1, 80)
         header.resizeSection(2, 110)

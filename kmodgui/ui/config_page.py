@@ -1,0 +1,117 @@
+"""The Configuration page: every modprobe.d and modules-load.d setting in effect.
+
+Settings are grouped by module (sorted by it) with the file and line each comes
+from. Files kmodgui writes (``kmodgui-<module>.conf``) are marked as ours and
+are changed from the module's Configuration tab; the others are read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kmodgui.core.records import Source
+from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
+from kmodgui.ui.widgets import plain_table
+
+OUR_PREFIX = "kmodgui-"
+
+
+@dataclass(frozen=True)
+class ConfigRow:
+    module: str
+    kind: str
+    value: str
+    source: Source
+
+    @property
+    def ours(self) -> bool:
+        return self.source.file.rsplit("/", 1)[-1].startswith(OUR_PREFIX)
+
+
+class ConfigPage(QWidget):
+    """Signals:
+        module_requested(str): show this module's page (to edit our settings there).
+    """
+
+    module_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("configPage")
+        self.model = RowsModel([self.tr("Module"), self.tr("Setting"), self.tr("Value"),
+                                self.tr("File"), self.tr("Editable")], self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        title = QLabel(self.tr("Settings in effect from modprobe.d and modules-load.d"))
+        title.setObjectName("pageTitle")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        title.setFont(font)
+        self.filter = QLineEdit()
+        self.filter.setObjectName("configFilter")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setPlaceholderText(self.tr("Filter by module, setting or file"))
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = plain_table(QTableView(), "configTable")
+        self.table.setModel(self.proxy)
+        header = self.table.horizontalHeader()
+        em = self.fontMetrics().horizontalAdvance("M")
+        for column, chars in enumerate((14, 7, 22, 26)):
+            header.resizeSection(column, em * chars)
+        self.empty = QLabel(self.tr("No module settings are configured on this system."))
+        self.empty.setObjectName("configEmpty")
+        self.open_button = QPushButton(self.tr("Show Module"))
+        self.open_button.setObjectName("configShowModuleButton")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open)
+        self.table.doubleClicked.connect(lambda _i: self._open())
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_a: self.open_button.setEnabled(self.selected() is not None))
+        note = QLabel(self.tr("Files named kmodgui-<module>.conf are kmodgui's own; change "
+                              "them from the module's Configuration tab. Other files are "
+                              "shown read-only."))
+        note.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(note, 1)
+        buttons.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.addWidget(title)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+    def set_rows(self, rows: list[ConfigRow]) -> None:
+        rows = sorted(rows, key=lambda r: (r.module, r.source.file, r.source.line))
+        self.model.set_rows(
+            [(r.module, r.kind, r.value, str(r.source),
+              self.tr("yes (kmodgui)") if r.ours else self.tr("no")) for r in rows],
+            rows)
+        self.empty.setVisible(not rows)
+
+    def selected(self) -> ConfigRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        payload = rows[0].data(PAYLOAD_ROLE)
+        return payload if isinstance(payload, ConfigRow) else None
+
+    def _open(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.module_requested.emit(row.module)

@@ -1,0 +1,1 @@
+"""Dialogs of the module actions: previews and confirmations before anything changes."""

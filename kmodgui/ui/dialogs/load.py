@@ -1,0 +1,89 @@
+"""Load confirmation: what modprobe will load with the module, optionally with parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kmodgui.core.records import ModuleRecord
+from kmodgui.ui.dialogs.params_form import ParameterForm
+
+
+class LoadDialog(QDialog):
+    """Shows the load plan (dependencies first) and, if asked, the parameter form.
+
+    ``plan`` is the modules modprobe will insert, in order, the module itself last;
+    names already loaded are left out by the caller or marked in ``loaded``.
+    """
+
+    def __init__(self, record: ModuleRecord, plan: Sequence[str], *,
+                 loaded: Sequence[str] = (), with_parameters: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("loadDialog")
+        self.record = record
+        self.setWindowTitle(self.tr("Load %1").replace("%1", record.name))
+        layout = QVBoxLayout(self)
+        extra = [n for n in plan if n != record.name and n not in loaded]
+        if extra:
+            intro = self.tr("Loading %1 also loads these modules it needs:").replace(
+                "%1", record.name)
+        else:
+            intro = self.tr("%1 needs no other modules.").replace("%1", record.name)
+        heading = QLabel(intro)
+        heading.setWordWrap(True)
+        layout.addWidget(heading)
+        self.plan_list = QListWidget()
+        self.plan_list.setObjectName("loadPlan")
+        for name in plan:
+            if name in loaded:
+                self.plan_list.addItem(self.tr("%1 (already loaded)").replace("%1", name))
+            else:
+                self.plan_list.addItem(name)
+        self.plan_list.setMaximumHeight(140)
+        layout.addWidget(self.plan_list)
+        self.form: ParameterForm | None = None
+        if with_parameters:
+            layout.addWidget(QLabel(self.tr("Parameters (only the ones you change are passed):")))
+            self.form = ParameterForm(record.parameters)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(self.form)
+            scroll.setMinimumHeight(min(60 + 32 * len(record.parameters), 360))
+            layout.addWidget(scroll, 1)
+        self.error = QLabel()
+        self.error.setObjectName("loadDialogError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.load_button = buttons.addButton(self.tr("Load"),
+                                             QDialogButtonBox.ButtonRole.AcceptRole)
+        self.load_button.setObjectName("confirmLoadButton")
+        self.load_button.setDefault(True)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(460, 420 if with_parameters else 300)
+
+    def params(self) -> list[str]:
+        return self.form.values() if self.form is not None else []
+
+    def _accept(self) -> None:
+        if self.form is not None:
+            bad = self.form.invalid()
+            if bad:
+                self.error.setText(self.tr("Check these values: %1").replace(
+                    "%1", ", ".join(bad)))
+                self.error.show()
+                return
+        self.accept()

@@ -1,0 +1,335 @@
+"""The main window: a side bar of pages, the catalog it shows, and its life cycle.
+
+Cold start shows the list at once from the index (``quick_catalog``), then
+fills descriptions from the module files in the background with visible
+progress (``load_catalog``, cached per user and release, so a warm start is
+quick). Loads and unloads by anyone are followed through :class:`LiveWatcher`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
+
+from kmodgui.core import catalog as catalog_module
+from kmodgui.core.paths import Root
+from kmodgui.core.records import ModuleRecord
+from kmodgui.ui.config_page import ConfigPage, ConfigRow
+from kmodgui.ui.dialogs.insert_file import InsertFileDialog
+from kmodgui.ui.file_preview import FilePreview, preview_file
+from kmodgui.ui.live import LiveWatcher
+from kmodgui.ui.log_page import LogPage
+from kmodgui.ui.module_model import ModuleTableModel
+from kmodgui.ui.modules_page import ModulesPage, PageServices
+from kmodgui.ui.operations import HelperClient, Operation, Operations
+from kmodgui.ui.widgets import theme_icon
+
+# Operations after which the configuration (not only live state) must be read again.
+CONFIG_METHODS = ("SetPersistentOptions", "SetBlacklist", "SetLoadAtBoot", "RebuildIndex")
+
+
+def modinfo_text(record: ModuleRecord) -> str:
+    """``modinfo``'s text for a record: the core formatter when present, else from the record."""
+    try:
+        formatter = importlib.import_module("kmodgui.core.modinfo")
+        if record.path and hasattr(formatter, "format_file"):
+            return str(formatter.format_file(record.path))
+    except Exception:  # noqa: S110 - fall back to the record's own fields
+        pass
+    lines = [f"filename:       {record.path or '(builtin)'}"]
+    for key, values in (("alias", record.aliases), ("firmware", record.firmware),
+                        ("author", record.authors)):
+        lines += [f"{key + ':':<16}{v}" for v in values]
+    for key, value in (("description", record.description), ("license", record.license),
+                       ("version", record.version), ("srcversion", record.srcversion),
+                       ("depends", ",".join(record.depends)), ("name", record.name),
+                       ("vermagic", record.vermagic), ("signer", record.signer),
+                       ("sig_key", record.sig_key), ("sig_hashalgo", record.sig_hashalgo)):
+        if value or key == "depends":
+            lines.append(f"{key + ':':<16}{value}")
+    for param in record.parameters:
+        text = param.description or ""
+        lines.append(f"{'parm:':<16}{param.name}:{text} ({param.type})" if param.type
+                     else f"{'parm:':<16}{param.name}:{text}")
+    return "\n".join(lines) + "\n"
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+        catalog_loaded(): the full catalog (descriptions, parameters) is shown.
+        live_updated(list): names whose live state changed and were refreshed.
+    """
+
+    catalog_loaded = Signal()
+    live_updated = Signal(list)
+
+    def __init__(self, root: Root, client: HelperClient | None = None, *,
+                 capabilities: dict[str, Any] | None = None, use_cache: bool = True,
+                 watch: bool = True, full_catalog: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.root = root
+        self.capabilities = dict(capabilities or {})
+        self._use_cache = use_cache
+        self._closing = False
+        self.setWindowTitle(self.tr("Kernel Modules"))
+        self.operations = Operations(client, self)
+        self.model = ModuleTableModel(self)
+        self.catalog = catalog_module.quick_catalog(root)
+        self.model.set_records(self.catalog.records.values())
+        self._devices: list[Any] | None = None
+
+        services = PageServices(root=root, operations=self.operations,
+                                modinfo_text=modinfo_text, devices=self._device_rows,
+                                force_unload=bool(self.capabilities.get("force-unload")),
+                                insert_file=self.preview_and_insert)
+        self.modules_page = ModulesPage(self.model, services)
+        self.config_page = ConfigPage()
+        self.log_page = LogPage(self.operations)
+        self.hardware_page = self._hardware_page()
+
+        self.side_bar = QListWidget()
+        self.side_bar.setObjectName("sideBar")
+        self.side_bar.setIconSize(QSize(22, 22))
+        self.side_bar.setFrameShape(QListWidget.Shape.NoFrame)
+        self.side_bar.setSpacing(2)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        entries: list[tuple[str, QWidget, tuple[str, ...], QStyle.StandardPixmap]] = [
+            (self.tr("Modules"), self.modules_page, ("application-x-sharedlib",
+             "preferences-system", "system-run"), QStyle.StandardPixmap.SP_DriveHDIcon)]
+        if self.hardware_page is not None:
+            entries.append((self.tr("Hardware"), self.hardware_page,
+                            ("computer", "drive-harddisk"),
+                            QStyle.StandardPixmap.SP_ComputerIcon))
+        entries += [
+            (self.tr("Configuration"), self.config_page, ("document-properties",
+             "preferences-other"), QStyle.StandardPixmap.SP_FileDialogDetailedView),
+            (self.tr("Log"), self.log_page, ("text-x-generic", "document-open-recent"),
+             QStyle.StandardPixmap.SP_FileDialogContentsView),
+        ]
+        for title, page, icons, fallback in entries:
+            item = QListWidgetItem(theme_icon(self, icons, fallback), title)
+            item.setSizeHint(QSize(0, self.fontMetrics().height() + 18))
+            self.side_bar.addItem(item)
+            self.pages.addWidget(page)
+        width = max(self.fontMetrics().horizontalAdvance(t) for t, *_ in entries)
+        self.side_bar.setFixedWidth(width + 22 + 48)
+        self.side_bar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.side_bar.setCurrentRow(0)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.side_bar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.resize(1000, 680)
+
+        quit_shortcut = QShortcut(QKeySequence.StandardKey.Quit, self)
+        quit_shortcut.activated.connect(self.close)
+        close_shortcut = QShortcut(QKeySequence.StandardKey.Close, self)
+        close_shortcut.activated.connect(self.close)
+        self.config_page.module_requested.connect(self.show_module)
+        self.operations.operation_finished.connect(self._operation_finished)
+        self._update_config_page()
+
+        self.watcher: LiveWatcher | None = None
+        if watch:
+            self.watcher = LiveWatcher(root, parent=self)
+            self.watcher.modules_changed.connect(self.refresh_live)
+        if full_catalog:
+            QTimer.singleShot(0, self.load_full_catalog)
+
+    # -- pages ----------------------------------------------------------------------------
+    def _hardware_page(self) -> QWidget | None:
+        """The Hardware page, when its module is installed (written separately)."""
+        try:
+            module = importlib.import_module("kmodgui.ui.hardware_page")
+        except ImportError:
+            return None
+        try:
+            page = module.HardwarePage(self.root, self.catalog, self.operations)
+        except Exception:  # a broken optional page must not keep the window from opening
+            return None
+        return page if isinstance(page, QWidget) else None
+
+    def show_page(self, page: QWidget) -> None:
+        self.side_bar.setCurrentRow(self.pages.indexOf(page))
+
+    def show_module(self, name: str) -> None:
+        self.show_page(self.modules_page)
+        self.modules_page.select_module(name)
+
+    # -- catalog --------------------------------------------------------------------------
+    def load_full_catalog(self) -> None:
+        """Fill descriptions and parameters from the module files in the background."""
+        load = getattr(catalog_module, "load_catalog", None)
+        if load is None or self._closing:
+            self.catalog_loaded.emit()
+            return
+        root, use_cache = self.root, self._use_cache
+
+        def work(progress: Any) -> object:
+            return load(root, use_cache=use_cache, progress=progress)
+
+        self.modules_page.show_progress(0, 1)
+        self.operations.run_in_thread(work, self._full_loaded, self._full_failed,
+                                      self._progress)
+
+    def _progress(self, done: int, total: int) -> None:
+        if not self._closing:
+            self.modules_page.show_progress(done, total)
+
+    def _full_loaded(self, catalog: object) -> None:
+        if self._closing or not isinstance(catalog, catalog_module.Catalog):
+            return
+        self.catalog = catalog
+        self.model.set_records(catalog.records.values())
+        self.modules_page.show_progress(1, 1)
+        self._update_config_page()
+        self.catalog_loaded.emit()
+        self._check_index_age()
+
+    def _full_failed(self, error: BaseException) -> None:
+        self.modules_page.show_progress(1, 1)
+        self.modules_page.notice.setText(self.tr(
+            "Module details could not be read: %1").replace("%1", str(error)))
+        self.modules_page.notice.show()
+        self.catalog_loaded.emit()
+
+    def refresh_live(self) -> list[str]:
+        """Re-read which modules are loaded and update their rows in place."""
+        if self._closing:
+            return []
+        changed = sorted(catalog_module.refresh_live(self.catalog))
+        if changed:
+            self.model.apply_changes({n: self.catalog.records.get(n) for n in changed})
+        self.live_updated.emit(changed)
+        return changed
+
+    def _check_index_age(self) -> None:
+        records = list(self.catalog.records.values())
+        dep = self.root.modules_file("modules.dep")
+
+        def work(_progress: Any) -> object:
+            try:
+                built = dep.stat().st_mtime
+            except OSError:
+                return False
+            for record in records:
+                if record.path:
+                    try:
+                        if os.stat(record.path).st_mtime > built:
+                            return True
+                    except OSError:
+                        continue
+            return False
+
+        self.operations.run_in_thread(
+            work, lambda stale: self.modules_page.set_index_stale(bool(stale)),
+            lambda _e: None)
+
+    def _update_config_page(self) -> None:
+        rows: list[ConfigRow] = []
+        try:
+            from kmodgui.core.modprobe_config import ModprobeConfig
+
+            config = ModprobeConfig.load(self.root)
+            rows += [ConfigRow(e.module, e.kind, e.value, e.source) for e in config.entries]
+        except Exception:  # noqa: S110 - the page then shows what the records know
+            pass
+        known = {(r.module, r.source) for r in rows}
+        for record in self.catalog.records.values():
+            for setting in record.settings:
+                if (record.name, setting.source) not in known and setting.kind == "load":
+                    rows.append(ConfigRow(record.name, setting.kind, setting.value,
+                                          setting.source))
+        self.config_page.set_rows(rows)
+
+    # -- devices (for the Aliases tab) -----------------------------------------------------
+    def _device_rows(self, record: ModuleRecord) -> Sequence[tuple[str, str, str]]:
+        if self._devices is None:
+            try:
+                from kmodgui.core.devices import read_devices
+
+                self._devices = read_devices(self.root)
+            except Exception:
+                self._devices = []
+        from kmodgui.core.globmatch import fnmatch
+
+        rows: list[tuple[str, str, str]] = []
+        for device in self._devices:
+            bound = getattr(device, "driver_module", None) == record.name
+            if bound or any(fnmatch(alias, device.modalias) for alias in record.aliases):
+                rows.append((device.name, device.modalias, device.driver or ""))
+        return rows
+
+    # -- insert from file -------------------------------------------------------------------
+    def preview_and_insert(self, path: str) -> None:
+        """Preview ``path`` in the background, then confirm, then send it as a descriptor."""
+        root = self.root
+        self.operations.run_in_thread(lambda _p: preview_file(path, root),
+                                      self._show_preview,
+                                      lambda e: self._show_preview(
+                                          FilePreview(path=path, error=str(e))))
+
+    def _show_preview(self, preview: object) -> InsertFileDialog | None:
+        if self._closing or not isinstance(preview, FilePreview):
+            return None
+        dialog = InsertFileDialog(preview, self)
+        dialog.accepted.connect(lambda: self.insert_file(preview))
+        self.preview_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def insert_file(self, preview: FilePreview) -> Operation | None:
+        """Open the file ourselves (as the user) and pass the descriptor to the helper."""
+        try:
+            fd = os.open(preview.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        except OSError as exc:
+            self.modules_page.notice.setText(self.tr("Cannot open %1: %2").replace(
+                "%1", preview.path).replace("%2", exc.strerror or str(exc)))
+            self.modules_page.notice.show()
+            return None
+        try:
+            return self.operations.insert_file(fd, preview.name)
+        finally:
+            os.close(fd)
+
+    # -- after operations -------------------------------------------------------------------
+    def _operation_finished(self, operation: Operation) -> None:
+        if operation.state != "done" or self._closing:
+            return
+        self.refresh_live()
+        if operation.method in CONFIG_METHODS:
+            self.load_full_catalog()
+
+    # -- life -------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop watchers and wait for workers, so nothing outlives the application."""
+        self._closing = True
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.operations.wait_for_background()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
