@@ -43,7 +43,7 @@ class ModuleFormatError(ModuleFileError):
     """A module file kmod would refuse; ``errno`` is the reason kmod reports."""
 
     def __init__(self, message: str, *, errno_value: int = errno.EINVAL,
-                 hint: str = "") -> None:
+                 hint: str = "The file is not a kernel module that kmod can read.") -> None:
         super().__init__(message, hint=hint)
         self.errno = errno_value
 
@@ -196,7 +196,8 @@ def read_image(path: str | os.PathLike[str]) -> tuple[bytes | mmap.mmap, str | N
             data = handle.read()
     except OSError as exc:
         raise ModuleFormatError(f"{os.fspath(path)}: {exc.strerror or exc}",
-                                errno_value=exc.errno or errno.EIO) from exc
+                                errno_value=exc.errno or errno.EIO,
+                                hint="Check that the file exists and is readable.") from exc
     except ValueError as exc:  # mmap of something that is not a regular file
         raise ModuleFormatError(f"{os.fspath(path)}: {exc}") from exc
     return decompress(data, kind), kind
@@ -205,8 +206,11 @@ def read_image(path: str | os.PathLike[str]) -> tuple[bytes | mmap.mmap, str | N
 def info_from_image(image: bytes | mmap.mmap, path: str,
                     compression: str | None = None) -> ModuleInfo:
     """Parse a module image in memory (the part of :func:`read_module_info` without I/O)."""
-    elf = ElfFile(image)
-    found = elf.find_sections(*SECTIONS)
+    try:
+        elf = ElfFile(image)
+        found = elf.find_sections(*SECTIONS)
+    except ElfError as exc:
+        raise ElfError(f"{path}: {exc.message}", errno_value=exc.errno) from exc
     if ".modinfo" not in found:
         raise ModuleFormatError(f"{path}: no .modinfo section", errno_value=errno.ENOENT,
                                 hint="The file is an ELF object but not a kernel module.")
