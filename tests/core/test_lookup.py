@@ -31,11 +31,14 @@ softdep xfs post: ext4
 softdep loop pre: dummy
 softdep nbd pre: no-such-softdep loop
 softdep snd_* pre: soundcore
-softdep zram pre: crc32
 blacklist e1000e
 blacklist xfs
 install bonding /bin/false
 softdep bonding pre: dummy
+softdep zram post: nbd
+softdep nbd post: zram
+options fs-ext4 via_alias=1
+options crc32 via_config_alias=1
 """
 
 
@@ -83,7 +86,8 @@ NAMES = ["crc32", "af-packet", "ext4", "my-disk-fast", "my-disk-x", "symbol:jbd2
          "fakemod", "only-remove", "crc32-generic", "net-pf-16-proto-11", "crc32c", "cfg-only",
          "to-builtin", "nothing-at-all", "bad]alias", "[x", "snd-hda-intel", "fs-ext4",
          "pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00", "char-major-10-229",
-         "e1000e", "xfs", "loop", "nbd", "zram", "snd-hda-codec", "bonding", "dummy"]
+         "e1000e", "xfs", "loop", "nbd", "zram", "snd-hda-codec", "bonding", "dummy",
+         "crypto-crc32c"]
 
 
 @pytest.mark.parametrize("name", NAMES)
