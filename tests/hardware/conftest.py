@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sysfs_roots import SCENARIOS, make_root
 
 from kmodgui.core.paths import Root
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # before pytest-qt makes the QApplication
 
 
 @pytest.fixture(scope="session", params=SCENARIOS)

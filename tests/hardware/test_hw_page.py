@@ -1,0 +1,209 @@
+"""The Hardware page on captured machines, with the real Operations layer.
+
+The helper client here stands in for D-Bus: on "Load" it does to the copied
+sysfs what the kernel does when the driver binds (the guest test does it for
+real). Everything else (core, Lookup, models, Operations, explanations) is the
+real code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from sysfs_roots import make_root
+
+from kmodgui.core.devices import CandidateState, Device, scan
+from kmodgui.core.paths import Root
+from kmodgui.ui import hardware_page
+from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, DeviceTableModel, HardwarePage
+from kmodgui.ui.operations import CallError, Operations
+
+NIC = "devices/pci0000:00/0000:00:02.0"
+
+
+class KernelStandIn:
+    """A helper client that answers like the helper and binds e1000 like the kernel."""
+
+    def __init__(self, root: Root, *, bind: bool = True,
+                 error: CallError | None = None) -> None:
+        self.root, self.bind, self.error = root, bind, error
+        self.calls: list[tuple[str, list[object]]] = []
+
+    def call(self, method: str, args: Sequence[object],
+             on_reply: Callable[[dict[str, Any]], None],
+             on_error: Callable[[CallError], None]) -> None:
+        self.calls.append((method, list(args)))
+        if self.error is not None:
+            error = self.error
+            QTimer.singleShot(10, lambda: on_error(error))
+            return
+        if method == "Load" and args[0] == "e1000" and self.bind:
+            sys_dir = self.root.base / "sys"
+            (sys_dir / "bus/pci/drivers/e1000").mkdir()
+            (sys_dir / "bus/pci/drivers/e1000/module").symlink_to("../../../../module/e1000")
+            (sys_dir / "module/e1000").mkdir(exist_ok=True)
+            (sys_dir / "module/e1000/initstate").write_text("live\n")
+            (sys_dir / NIC / "driver").symlink_to("../../../bus/pci/drivers/e1000")
+            (sys_dir / NIC / "net/ens2").mkdir(parents=True)
+        log = ["e1000: Intel(R) PRO/1000 Network Driver"] if method == "Load" else []
+        QTimer.singleShot(10, lambda: on_reply({"kernel-log": log, "output": "", "files": []}))
+
+
+@pytest.fixture
+def pc(kernel_root: Root, tmp_path: Path) -> Root:
+    root = make_root(tmp_path / "root", "qemu-pc", kernel_root, copy_sys=True)
+    root.path("/etc/modprobe.d/nic.conf").write_text("blacklist 8139too\n")
+    return root
+
+
+def make_page(qtbot: Any, root: Root, client: KernelStandIn | None) -> HardwarePage:
+    operations = Operations(client) if client is not None else None
+    page = HardwarePage(root, None, operations)
+    qtbot.addWidget(page)
+    if operations is not None:
+        qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
+    return page
+
+
+def select(page: HardwarePage, syspath: str) -> Device:
+    assert page.select_device(syspath)
+    device = page.selected_device()
+    assert device is not None
+    return device
+
+
+def rows(page: HardwarePage) -> list[Device]:
+    return [page.proxy.index(r, 0).data(DEVICE_ROLE) for r in range(page.proxy.rowCount())]
+
+
+def test_model_passes_qtmodeltester(qtmodeltester: Any, pc: Root) -> None:
+    model = DeviceTableModel()
+    model.set_devices(scan(pc))
+    qtmodeltester.check(model)
+
+
+def test_table_filter_and_search(qtbot: Any, pc: Root) -> None:
+    page = make_page(qtbot, pc, None)
+    shown = rows(page)
+    assert len(shown) == len(scan(pc)) > 40
+    # Devices without a driver first, highlighted; bound ones are not.
+    first, last = page.proxy.index(0, 0), page.proxy.index(len(shown) - 1, 0)
+    assert first.data(NEEDS_DRIVER_ROLE) and first.data(Qt.ItemDataRole.BackgroundRole)
+    assert not last.data(NEEDS_DRIVER_ROLE) and last.data(Qt.ItemDataRole.BackgroundRole) is None
+    needs = [d.needs_driver for d in shown]
+    assert needs == sorted(needs, reverse=True)
+
+    page.busFilter.setCurrentIndex(page.busFilter.findData("pci"))
+    assert {d.bus for d in rows(page)} == {"pci"} and len(rows(page)) == 11
+    page.searchField.setText("82540em")
+    assert [d.name for d in rows(page)] == ["0000:00:02.0"]
+    page.searchField.setText("no driver ethernet")
+    assert [d.name for d in rows(page)] == ["0000:00:02.0", "0000:00:04.0"]
+    page.busFilter.setCurrentIndex(0)
+    page.searchField.setText("usb_storage")
+    assert [d.name for d in rows(page)] == ["2-2:1.0"]
+    page.searchField.setText("1af4:1005")
+    assert [d.name for d in rows(page)] == ["0000:00:05.0"]
+
+    # Sorting by a column, then back to the scan order.
+    page.searchField.clear()
+    page.deviceTable.sortByColumn(hardware_page.Column.BUS, Qt.SortOrder.AscendingOrder)
+    buses = [d.bus for d in rows(page)]
+    assert buses == sorted(buses)
+
+
+def test_details_without_helper(qtbot: Any, pc: Root) -> None:
+    page = make_page(qtbot, pc, None)
+    device = select(page, NIC)
+    assert page.detailTitle.text() == "Intel Corporation 82540EM Gigabit Ethernet Controller"
+    assert page._fields["driver"].text() == "No driver"
+    assert page._fields["ids"].text() == "8086:100e"
+    assert page.candidateModel.rowCount() == 1
+    assert page.candidateModel.row(0)[:2] == ("e1000", "available")
+    assert device.needs_driver
+    assert not page.enableDriverButton.isEnabled()    # read-only without a helper
+    with qtbot.waitSignal(page.module_activated) as jump:
+        page.showModuleButton.click()
+    assert jump.args == ["e1000"]
+    select(page, "devices/pci0000:00/0000:00:07.0")
+    assert page._fields["driver"].text() == "xhci_hcd (module xhci_pci)"
+    assert page.candidateModel.row(0)[:2] == ("xhci_pci", "loaded")
+
+
+def test_enable_driver_binds_the_device(qtbot: Any, pc: Root, tmp_path: Path) -> None:
+    client = KernelStandIn(pc)
+    page = make_page(qtbot, pc, client)
+    select(page, NIC)
+    assert page.enableDriverButton.isEnabled()
+    with qtbot.waitSignal(page.driver_enabled, timeout=10000) as enabled:
+        qtbot.mouseClick(page.enableDriverButton, Qt.MouseButton.LeftButton)
+    device, bound = enabled.args
+    assert bound and device.driver == "e1000" and device.driver_module == "e1000"
+    assert client.calls == [("Load", ["e1000", [], {}])]
+    assert "now driven by e1000" in page.statusLabel.text()
+    assert "Network interface: ens2" in page.statusLabel.text()
+    assert "PRO/1000" in page.kernelLog.toPlainText()
+    # The table follows: the NIC has its driver, and the candidate is loaded.
+    qtbot.waitUntil(lambda: next(d for d in page.model.devices()
+                                 if d.syspath == NIC).driver == "e1000", timeout=10000)
+    qtbot.waitUntil(lambda: page.candidateModel.rowCount() == 1
+                    and page.candidateModel.row(0)[1] == "loaded", timeout=10000)
+    assert page.selected_device() is not None and page.selected_device().syspath == NIC
+    assert not page.enableDriverButton.isEnabled()
+    page.grab().save(str(tmp_path / "hardware-page.png"))
+    assert (tmp_path / "hardware-page.png").stat().st_size > 1000
+    page._operations.wait_for_background()
+
+
+def test_enable_driver_that_does_not_bind(qtbot: Any, pc: Root,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hardware_page, "BIND_WAIT_MS", 400)
+    page = make_page(qtbot, pc, KernelStandIn(pc, bind=False))
+    select(page, NIC)
+    with qtbot.waitSignal(page.driver_enabled, timeout=10000) as enabled:
+        page.enableDriverButton.click()
+    assert enabled.args[1] is False
+    assert "no driver took the device" in page.statusLabel.text()
+    assert page.kernelLog.isVisibleTo(page)
+    page._operations.wait_for_background()
+
+
+def test_failed_load_shows_the_kernel_words(qtbot: Any, pc: Root) -> None:
+    error = CallError("org.kmodgui.Error.UnknownSymbol", "Unknown symbol in module",
+                      ["e1000: Unknown symbol e1000_dummy (err -2)"])
+    page = make_page(qtbot, pc, KernelStandIn(pc, error=error))
+    select(page, NIC)
+    with qtbot.waitSignal(page._operations.operation_finished, timeout=10000):
+        page.enableDriverButton.click()
+    qtbot.waitUntil(lambda: "Missing dependencies" in page.statusLabel.text())
+    assert "e1000_dummy" in page.statusLabel.text()
+    assert "err -2" in page.kernelLog.toPlainText()
+    assert page.enableDriverButton.isEnabled()     # it may be tried again
+    page._operations.wait_for_background()
+
+
+def test_unblacklist_and_load_at_boot(qtbot: Any, pc: Root) -> None:
+    client = KernelStandIn(pc)
+    page = make_page(qtbot, pc, client)
+    rtl = select(page, "devices/pci0000:00/0000:00:04.0")
+    assert [c.state for c in rtl.candidates] == [CandidateState.AVAILABLE,
+                                                 CandidateState.BLACKLISTED]
+    conf = pc.path("/etc/modprobe.d/nic.conf")
+    assert page.candidateModel.row(1)[1] == f"blacklisted in {conf}:1"
+    assert not page.unblacklistButton.isVisibleTo(page)    # 8139cp is chosen: no blacklist
+    page.candidateTable.selectRow(1)
+    assert page.unblacklistButton.isVisibleTo(page) and page.unblacklistButton.isEnabled()
+    with qtbot.waitSignal(page._operations.operation_finished, timeout=10000):
+        page.unblacklistButton.click()
+    qtbot.waitUntil(lambda: "no longer blacklisted" in page.statusLabel.text())
+    assert client.calls[-1] == ("SetBlacklist", ["8139too", "none", {}])
+    page.candidateTable.selectRow(0)
+    with qtbot.waitSignal(page._operations.operation_finished, timeout=10000):
+        page.loadAtBootButton.click()
+    qtbot.waitUntil(lambda: "loaded at every boot" in page.statusLabel.text())
+    assert client.calls[-1] == ("SetLoadAtBoot", ["8139cp", True, {}])
+    page._operations.wait_for_background()
