@@ -67,7 +67,8 @@ def default_command(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = default_command(list(sys.argv[1:] if argv is None else argv))
+    # not list(): the subcommand module kmodgui.cli.list shadows the builtin here
+    args_list = default_command([*(sys.argv[1:] if argv is None else argv)])
     parser = build_parser()
     args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
