@@ -70,6 +70,9 @@ def mount(fstype: str, target: str, options: str = "") -> None:
 
 def setup_filesystems() -> None:
     """Kernel filesystems and the writable tmpfs directories of a running system."""
+    mount("proc", "/proc")
+    mount("sysfs", "/sys")
+    mount("devtmpfs", "/dev")
     mount("devpts", "/dev/pts", "gid=5,mode=620,ptmxmode=666")
     mount("tmpfs", "/dev/shm", "mode=1777")
     mount("tmpfs", "/tmp", "mode=1777")
@@ -153,21 +156,23 @@ def start_services() -> list[subprocess.Popen[bytes]]:
     return procs
 
 
-def as_user_argv(user: str, argv: list[str]) -> list[str]:
+def as_user_argv(user: str, argv: list[str], extra: dict[str, str]) -> list[str]:
     """*argv* run as *user* (a test user or root), with a clean login-like environment."""
     if user == "root":
         return argv
     uid = USERS[user]
-    env = [f"HOME=/tmp/{user}", f"USER={user}", f"LOGNAME={user}", f"PATH={ENV['PATH']}",
-           "LC_ALL=C.UTF-8", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket"]
+    env = {"HOME": f"/tmp/{user}", "USER": user, "LOGNAME": user, "PATH": ENV["PATH"],
+           "LC_ALL": "C.UTF-8", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/run/dbus/system_bus_socket",
+           **extra}
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--inh-caps=-all", "env", "-i", *env, *argv]
+            "--inh-caps=-all", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
 
 
 def run_step(step: dict) -> dict:
     """One step the host asked for: its exit status and output."""
-    argv = as_user_argv(step.get("user", "root"), [str(a) for a in step["argv"]])
-    env = dict(ENV, **step.get("env", {}))
+    extra = {str(k): str(v) for k, v in step.get("env", {}).items()}
+    argv = as_user_argv(step.get("user", "root"), [str(a) for a in step["argv"]], extra)
+    env = dict(ENV, **extra)
     start = time.monotonic()
     try:
         r = subprocess.run(argv, env=env, cwd=step.get("cwd", "/"), capture_output=True,

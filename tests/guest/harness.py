@@ -41,7 +41,8 @@ mount -t devtmpfs devtmpfs /dev
 echo "kmgtest: initramfs"
 for m in $(cat /modules/order); do insmod "/modules/$m.ko" || echo "kmgtest: insmod $m failed"; done
 opts=trans=virtio,version=9p2000.L,msize=512000
-mount -t 9p -o "$opts,ro,cache=loose" hostroot /lower || { echo "kmgtest: no hostroot"; poweroff -f; }
+mount -t 9p -o "$opts,ro,cache=loose" hostroot /lower \
+    || { echo "kmgtest: no hostroot"; poweroff -f; }
 mount -t tmpfs -o mode=0755 tmpfs /upper
 mkdir -p /upper/root /upper/work /upper/kmods /upper/kmodswork
 mount -t overlay -o lowerdir=/lower,upperdir=/upper/root,workdir=/upper/work \
@@ -52,7 +53,7 @@ mount -t 9p -o "$opts,ro" kmods /kmlower
 mount -t overlay -o lowerdir=/kmlower,upperdir=/upper/kmods,workdir=/upper/kmodswork overlay \
     "/newroot/usr/lib/modules/$rel"
 mount -t 9p -o "$opts" kmgout /newroot/kmgout
-for d in proc sys dev; do mount --move /$d /newroot/$d; done
+umount /sys /proc
 echo "kmgtest: switching root"
 exec switch_root /newroot "$(cat /kmgtest-python)" "$(cat /kmgtest-stage2)" /kmgout
 """
@@ -164,7 +165,8 @@ def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
     append = ("console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init "
               f"systemd.unit=none {cmdline}").strip()
     argv = [
-        QEMU, "-accel", "tcg", "-m", str(memory_mb), "-smp", str(min(2, os.cpu_count() or 1)),
+        QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(memory_mb),
+        "-smp", str(min(2, os.cpu_count() or 1)),
         "-nographic", "-no-reboot", "-nodefaults", "-serial", f"file:{console}",
         "-monitor", "none", "-kernel", str(kernel_image(root)), "-initrd", str(initrd),
         "-append", append,
@@ -173,7 +175,7 @@ def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
               ("kmgout", out, False))
     for i, (tag, path, readonly) in enumerate(shares):
         ro = ",readonly=on" if readonly else ""
-        argv += ["-fsdev", f"local,id=fs{i},path={path},security_model=none{ro}",
+        argv += ["-fsdev", f"local,id=fs{i},path={path},security_model=none,multidevs=remap{ro}",
                  "-device", f"virtio-9p-pci,fsdev=fs{i},mount_tag={tag}"]
     start = time.monotonic()
     try:
