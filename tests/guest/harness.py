@@ -148,12 +148,13 @@ def kernel_image(root: Root) -> Path:
 
 
 def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
-         timeout: float = 600, memory_mb: int = 2048) -> GuestRun:
+         timeout: float = 600, memory_mb: int = 2048,
+         qemu_args: tuple[str, ...] = ()) -> GuestRun:
     """Boot the guest once and wait for it to power off.
 
     Stage 2 is ``guest_init.py`` run by *python*; it reads its instructions
     from ``out/config.json`` (written by the caller into ``workdir/out``) and
-    leaves everything it produces there.
+    leaves everything it produces there. *qemu_args* adds devices (e.g. a NIC).
     """
     if shutil.which(QEMU) is None:
         raise GuestError(f"{QEMU} is not installed (tests/run installs qemu-system-x86)")
@@ -177,6 +178,7 @@ def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
         ro = ",readonly=on" if readonly else ""
         argv += ["-fsdev", f"local,id=fs{i},path={path},security_model=none,multidevs=remap{ro}",
                  "-device", f"virtio-9p-pci,fsdev=fs{i},mount_tag={tag}"]
+    argv += qemu_args
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
