@@ -1,7 +1,8 @@
-"""``kmodgui deps MODULE``: what ``modprobe MODULE`` would insert, in order, and what needs it.
+"""``kmodgui deps MODULE...``: what ``modprobe MODULE`` would insert, in order, and what needs it.
 
-``--show-depends`` prints exactly what ``modprobe --show-depends`` prints, so
-the two can be compared with ``diff``.
+``--show-depends`` prints exactly what ``modprobe --show-depends MODULE``
+prints, so the two can be compared with ``diff``; several modules give the
+outputs one after the other, as separate modprobe runs would, from one process.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode.add_argument("--show-depends", action="store_true",
                       help="print exactly what 'modprobe --show-depends MODULE' prints")
     mode.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("module", metavar="MODULE", help="module name or alias")
+    parser.add_argument("modules", metavar="MODULE", nargs="+", help="module name or alias")
     parser.set_defaults(func=run)
 
 
@@ -62,25 +63,49 @@ def _relative(path: str | None, base: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kmodgui.core.errors import ModuleNotFound
+
     lookup = make_lookup(args)
-    steps = lookup.dependency_order(args.module)   # raises ModuleNotFound
-    if args.show_depends:
-        sys.stdout.write("".join(step.show_line() + "\n" for step in steps))
-        return ExitCode.OK
-    names = list(dict.fromkeys(m.name for m in lookup.find(args.module)))
-    users = {name: lookup.required_by(name) for name in names}
-    base = lookup.index.dirname
+    status = ExitCode.OK
+    reports: list[dict[str, Any]] = []
+    for module in args.modules:
+        try:
+            steps = lookup.dependency_order(module)
+        except ModuleNotFound as exc:
+            if len(args.modules) == 1:
+                raise
+            sys.stdout.flush()
+            print(f"kmodgui: {exc.message}", file=sys.stderr)
+            status = ExitCode.FAILURE
+            continue
+        if args.show_depends:
+            sys.stdout.write("".join(step.show_line() + "\n" for step in steps))
+        elif args.json:
+            reports.append(_report(lookup, module, steps))
+        else:
+            print(_text(lookup, module, steps))
     if args.json:
-        json.dump({"module": args.module, "matches": names,
-                   "load_order": [_step_dict(s, base) for s in steps],
-                   "required_by": users}, sys.stdout, indent=2)
+        json.dump(reports[0] if len(args.modules) == 1 and reports else reports,
+                  sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return ExitCode.OK
+    return status
+
+
+def _report(lookup: Lookup, module: str, steps: list[ProbeStep]) -> dict[str, Any]:
+    names = list(dict.fromkeys(m.name for m in lookup.find(module)))
+    base = lookup.index.dirname
+    return {"module": module, "matches": names,
+            "load_order": [_step_dict(s, base) for s in steps],
+            "required_by": {name: lookup.required_by(name) for name in names}}
+
+
+def _text(lookup: Lookup, module: str, steps: list[ProbeStep]) -> str:
+    base = lookup.index.dirname
     out = []
     if not steps:
-        out.append(f"{args.module}: nothing to insert (blacklisted alias, or no module file)")
+        out.append(f"{module}: nothing to insert (blacklisted alias, or no module file)")
     else:
-        out.append(f"'modprobe {args.module}' inserts, in this order:")
+        out.append(f"'modprobe {module}' inserts, in this order:")
         width = max(len(s.name) for s in steps)
         for number, step in enumerate(steps, 1):
             if step.action == "install":
@@ -92,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
             if step.options:
                 what += f"  [options: {step.options.strip()}]"
             out.append(f"  {number:>2}. {step.name:<{width}}  {what}")
-    for name in names:
-        needed = users[name]
+    for name in dict.fromkeys(m.name for m in lookup.find(module)):
+        needed = lookup.required_by(name)
         out.append(f"Modules that depend on {name}: "
                    + (", ".join(sorted(needed)) if needed else "none"))
-    print("\n".join(out))
-    return ExitCode.OK
+    return "\n".join(out)

@@ -281,6 +281,12 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     is dropped and the character kept; a backslash at the very end of the
     file stands for byte 0xFF, as kmod reads EOF into the line.
     """
+    if "\\" not in text:   # the common case, without the character loop
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        yield from enumerate(lines, 1)
+        return
     line: list[str] = []
     number = 1
     start = 1
