@@ -111,7 +111,7 @@ def test_xz_and_zstd_copies(kernel_modules: list[Path], tmp_path: Path) -> None:
     for p in sample:
         plain = tmp_path / p.name
         shutil.copy(p, plain)
-        subprocess.run(["xz", "-k", "-T1", str(plain)], check=True)
+        subprocess.run(["xz", "-0", "-k", "-T1", str(plain)], check=True)
         subprocess.run(["zstd", "-q", str(plain), "-o", f"{plain}.zst"], check=True)
         # streamed zstd: a frame without a content size
         with open(plain, "rb") as src, open(tmp_path / f"s-{p.name}.zst", "wb") as dst:
