@@ -96,5 +96,7 @@ def run(args: argparse.Namespace) -> int:
                     "warnings": catalog.warnings}
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
+        for warning in catalog.warnings:
+            print(f"kmodgui: warning: {warning}", file=sys.stderr)
         sys.stdout.write(_table(records))
     return ExitCode.OK

@@ -207,6 +207,16 @@ def _apply_config(root: Root, records: dict[str, ModuleRecord], warnings: list[s
             record.settings.append(item.as_setting())
 
 
+def _apply_builtin_parameters(root: Root, records: dict[str, ModuleRecord]) -> None:
+    """Built-in code's parameters live in ``/sys/module/<name>`` too: show their values."""
+    for name in live.sys_module_names(root):
+        record = records.get(name)
+        if record is not None and record.state == ModuleState.BUILTIN:
+            sysmod = live.read_sys_module(root, name)
+            if sysmod is not None:
+                _merge_sys_parameters(record, sysmod.parameters)
+
+
 def load_catalog(root: Root, *, use_cache: bool = True,
                  progress: Progress | None = None) -> Catalog:
     """Every module with everything known about it (module files read through the cache)."""
@@ -230,5 +240,6 @@ def load_catalog(root: Root, *, use_cache: bool = True,
         if record is not None and record.state == ModuleState.BUILTIN:
             _apply_facts(record, _builtin_facts(entries))
     _link_required_by(records)
+    _apply_builtin_parameters(root, records)
     _apply_config(root, records, catalog.warnings)
     return catalog

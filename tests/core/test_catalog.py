@@ -192,3 +192,18 @@ def test_quick_catalog_opens_no_module_file(kernel_root: Root,
     catalog = quick_catalog(kernel_root)
     assert len(catalog.records) > 4000
     assert catalog.get("nf_nat").depends == ["nf_conntrack"]
+
+
+def test_builtin_parameters_show_live_values(tmp_path: Path, kernel_root: Root) -> None:
+    root = make_tree(tmp_path, kernel_root, CRYPTO)
+    catalog = load_catalog(root)
+    builtin = next(r for r in catalog.records.values()
+                   if r.state == ModuleState.BUILTIN and r.parameters)
+    param = builtin.parameters[0]
+    directory = root.base / "sys/module" / builtin.name / "parameters"
+    directory.mkdir(parents=True)
+    (directory / param.name).write_text("42\n")
+    (directory / param.name).chmod(0o644)
+    again = load_catalog(root).get(builtin.name)
+    live = next(p for p in again.parameters if p.name == param.name)
+    assert (live.value, live.writable, live.type) == ("42", True, param.type)
