@@ -1,0 +1,147 @@
+"""Inside the test guest: open the Hardware page, find the NIC without a driver, click Enable.
+
+Run by ``test_hw_guest.py`` as the unprivileged test user in a real kernel
+booted with an e1000 NIC whose module is not loaded. The page is the real
+one on the guest's real /sys; the load goes through a helper client:
+
+* ``agent``: a client that asks the guest's root agent to run ``modprobe``
+  (proves the page against a real kernel binding a real device);
+* ``helper``: the window's own client to the privileged helper
+  (:func:`kmodgui.ui.helper_link.connect_helper`), over the system bus.
+
+What happened is written as JSON to ``$KMGTEST_OUT/results/hardware.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from kmodgui.core.devices import Device, network_interfaces, read_device
+from kmodgui.core.paths import Root
+
+OUT = Path(os.environ.get("KMGTEST_OUT", "/kmgout")) / "results" / "hardware.json"
+AGENT_SOCKET = "/run/kmgtest/root.sock"
+
+
+def agent(argv: list[str]) -> dict[str, Any]:
+    """One command run as root by the guest's root agent."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(AGENT_SOCKET)
+        with s.makefile("rwb") as f:
+            f.write(json.dumps({"argv": argv}).encode() + b"\n")
+            f.flush()
+            return json.loads(f.readline())
+
+
+class AgentClient:
+    """A HelperClient that loads modules with root's modprobe (no D-Bus)."""
+
+    def call(self, method: str, args: Sequence[object],
+             on_reply: Callable[[dict[str, Any]], None],
+             on_error: Callable[[Any], None]) -> None:
+        from kmodgui.ui.operations import CallError
+
+        if method != "Load":
+            QTimer.singleShot(0, lambda: on_error(CallError("org.kmodgui.Error.Failed",
+                                                            f"{method} not supported")))
+            return
+        module = str(args[0])
+        result = agent(["modprobe", "--", module])
+        word = re.compile(rf"\b{re.escape(module)}\b")
+        log = [line for line in agent(["dmesg"])["stdout"].splitlines() if word.search(line)]
+        if result["rc"] == 0:
+            QTimer.singleShot(0, lambda: on_reply({"kernel-log": log, "output": "",
+                                                   "files": []}))
+        else:
+            QTimer.singleShot(0, lambda: on_error(CallError(
+                "org.kmodgui.Error.Failed", result["stderr"], log)))
+
+
+def wait(app: QApplication, condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def main(mode: str) -> dict[str, Any]:
+    from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, HardwarePage
+    from kmodgui.ui.operations import Operations
+
+    app = QApplication.instance() or QApplication(["guest-enable"])
+    root = Root.create()
+    report: dict[str, Any] = {"mode": mode}
+    if mode == "helper":
+        from kmodgui.ui.helper_link import connect_helper
+
+        client, capabilities = connect_helper(root)
+        report["capabilities"] = {k: str(v) for k, v in capabilities.items()}
+        if client is None:
+            report["error"] = "connect_helper gave no client"
+            return report
+    else:
+        client = AgentClient()
+    operations = Operations(client)
+    page = HardwarePage(root, None, operations)
+    page.resize(1200, 700)
+    page.show()
+    if not wait(app, lambda: page.model.rowCount() > 0, 120):
+        report["error"] = "the page listed no devices"
+        return report
+    rows = [page.proxy.index(r, 0) for r in range(page.proxy.rowCount())]
+    nics = [i for i in rows if "e1000" in i.data(DEVICE_ROLE).candidate_names()]
+    report["rows"] = len(rows)
+    if not nics:
+        report["error"] = "no device with e1000 as a candidate"
+        return report
+    nic: Device = nics[0].data(DEVICE_ROLE)
+    report["syspath"] = nic.syspath
+    report["listed_without_driver"] = bool(nics[0].data(NEEDS_DRIVER_ROLE))
+    report["driver_column"] = page.proxy.index(nics[0].row(), 2).data()
+    report["first_rows_need_driver"] = all(i.data(NEEDS_DRIVER_ROLE) for i in rows[:1])
+    page.select_device(nic.syspath)
+    report["enable_enabled"] = page.enableDriverButton.isEnabled()
+    outcome: list[tuple[Device, bool]] = []
+    page.driver_enabled.connect(lambda device, bound: outcome.append((device, bound)))
+    page.enableDriverButton.click()
+    wait(app, lambda: bool(outcome), 180)
+    report["status"] = page.statusLabel.text()
+    report["kernel_log"] = page.kernelLog.toPlainText()
+    if outcome:
+        device, bound = outcome[0]
+        report["bound"] = bound
+        report["driver"] = device.driver
+        report["driver_module"] = device.driver_module
+    now = read_device(root, nic.syspath)
+    report["driver_now"] = now.driver if now else None
+    report["interfaces"] = network_interfaces(root, nic.syspath)
+    wait(app, lambda: not page._scanning, 60)
+    page.grab().save(str(OUT.with_name("hardware-page.png")))
+    operations.wait_for_background()
+    page.close()
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        result = main(sys.argv[1] if len(sys.argv) > 1 else "agent")
+    except Exception:
+        result = {"error": traceback.format_exc()}
+    OUT.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+    sys.exit(0 if "error" not in result else 1)
