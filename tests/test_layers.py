@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_core_and_cli_import_without_qt() -> None:
@@ -14,3 +15,11 @@ def test_core_and_cli_import_without_qt() -> None:
         "kmodgui.cli.build_parser()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_console_scripts_are_installed() -> None:
+    bindir = Path(sys.executable).parent
+    version = subprocess.run([bindir / "kmodgui", "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    assert version.startswith("kmodgui ")
+    assert (bindir / "kmodgui-helper").exists()
