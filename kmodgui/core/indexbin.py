@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import struct
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,3 +285,49 @@ def _add_value(out: list[tuple[int, bytes]], priority: int, raw: bytes) -> None:
     """kmod's ``add_value``: insert before the first value of equal or higher priority."""
     position = bisect_left([p for p, _ in out], priority)
     out.insert(position, (priority, raw))
+
+
+def build_index(entries: Mapping[str, Sequence[tuple[int, str]]]) -> bytes:
+    """Write ``key → [(priority, value), ...]`` in the ``.bin`` format (kmod 34's pre-order).
+
+    Used when depmod left only the text files: searching a trie built from
+    them gives exactly kmod's answers, wildcard quirks and priorities included.
+    Keys longer than any real alias are left out (they could not be looked up).
+    """
+    out = bytearray(_HEADER.pack(MAGIC, (VERSION_MAJOR << 16) | 1, 0))
+    items = sorted((_key_bytes(k), sorted((p, _key_bytes(v)) for p, v in vals))
+                   for k, vals in entries.items() if len(k) < _MAX_DEPTH)
+    if not items:
+        return bytes(out)
+
+    def emit(group: list[tuple[bytes, list[tuple[int, bytes]]]]) -> int:
+        prefix = group[0][0]
+        for key, _ in group[1:]:
+            while not key.startswith(prefix):
+                prefix = prefix[:-1]
+        values = [v for key, vals in group if len(key) == len(prefix) for v in vals]
+        children: dict[int, list[tuple[bytes, list[tuple[int, bytes]]]]] = {}
+        for key, vals in group:
+            if len(key) > len(prefix):
+                children.setdefault(key[len(prefix)], []).append((key[len(prefix) + 1:], vals))
+        start = len(out)
+        flags = (NODE_PREFIX if prefix else 0) | (NODE_VALUES if values else 0) | \
+            (NODE_CHILDS if children else 0)
+        if prefix:
+            out.extend(prefix + b"\0")
+        table = 0
+        if children:
+            first, last = min(children), max(children)
+            out.extend(bytes((first, last)))
+            table = len(out)
+            out.extend(bytes(4 * (last - first + 1)))
+        if values:
+            out.extend(_U32.pack(len(values)))
+            for priority, raw in values:
+                out.extend(_U32.pack(priority) + raw + b"\0")
+        for ch, child in children.items():
+            _U32.pack_into(out, table + 4 * (ch - min(children)), emit(child))
+        return start | flags
+
+    _U32.pack_into(out, 8, emit(items))
+    return bytes(out)

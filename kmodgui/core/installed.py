@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmodgui.core.errors import IndexFileError
-from kmodgui.core.globmatch import fnmatch
-from kmodgui.core.indexbin import IndexFile, IndexValue
+from kmodgui.core.indexbin import IndexFile, build_index
 from kmodgui.core.names import module_name_from_path, normalize_alias
 from kmodgui.core.paths import Root
 
@@ -129,7 +128,12 @@ def read_softdep(root: Root) -> list[tuple[str, str]]:
     The effective reading is :mod:`kmodgui.core.modprobe_config`, which treats the
     file as one more configuration file, as kmod does.
     """
-    return _alias_lines(root.modules_file("modules.softdep"), "softdep")
+    result = []
+    for _, line in _lines(root.modules_file("modules.softdep")):
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0] == "softdep":
+            result.append((parts[1], parts[2]))
+    return result
 
 
 def read_devname(root: Root) -> list[DevName]:
@@ -152,29 +156,13 @@ def _normalized(pattern: str) -> str:
         return pattern
 
 
-class _TextIndex:
-    """A text file standing in for a missing ``.bin``, with the same two searches.
-
-    ``rank`` gives alias values depmod's priority (the module's place in
-    ``modules.order``); without it values keep file order.
-    """
-
-    def __init__(self, pairs: list[tuple[str, str]],
-                 rank: dict[str, int] | None = None) -> None:
-        self._pairs = pairs
-        self._rank = rank
-        self._exact: dict[str, str] = {}
-        for key, value in pairs:
-            self._exact.setdefault(key, value)
-
-    def search(self, key: str) -> str | None:
-        return self._exact.get(key)
-
-    def search_wild(self, key: str) -> list[IndexValue]:
-        found = [IndexValue(value, self._rank.get(value, len(self._rank))
-                            if self._rank is not None else 0)
-                 for pattern, value in self._pairs if fnmatch(pattern, key)]
-        return sorted(found, key=lambda v: v.priority)
+def _trie(pairs: list[tuple[str, str]], rank: dict[str, int] | None = None) -> IndexFile:
+    """The index depmod would have written from these (key, value) pairs."""
+    entries: dict[str, list[tuple[int, str]]] = {}
+    for key, value in pairs:
+        priority = rank.get(value, len(rank)) if rank is not None else 0
+        entries.setdefault(key, []).append((priority, value))
+    return IndexFile(build_index(entries), "<text index>")
 
 
 class InstalledIndex:
@@ -183,19 +171,19 @@ class InstalledIndex:
     def __init__(self, root: Root) -> None:
         self.root = root
         self.warnings: list[str] = []
-        self._open: dict[str, IndexFile | _TextIndex | None] = {}
+        self._open: dict[str, IndexFile | None] = {}
 
     @property
     def dirname(self) -> str:
         """The release directory as kmod prints it in messages and ``--show-depends``."""
         return str(self.root.modules_dir)
 
-    def _index(self, kind: str) -> IndexFile | _TextIndex | None:
+    def _index(self, kind: str) -> IndexFile | None:
         if kind in self._open:
             return self._open[kind]
         text_name, _ = INDEXES[kind]
         bin_path = self.root.modules_file(text_name + ".bin")
-        index: IndexFile | _TextIndex | None = None
+        index: IndexFile | None = None
         if bin_path.exists():
             index = IndexFile.open(bin_path)
         elif self.root.modules_file(text_name).exists():
@@ -205,18 +193,18 @@ class InstalledIndex:
         self._open[kind] = index
         return index
 
-    def _text_index(self, kind: str) -> _TextIndex:
+    def _text_index(self, kind: str) -> IndexFile:
+        rank = {module_name_from_path(p): i for i, p in enumerate(self._order())}
         if kind == "dep":
-            return _TextIndex([(e.name, f"{e.path}: {' '.join(e.depends)}".rstrip())
-                               for e in read_dep(self.root).values()])
+            return _trie([(e.name, f"{e.path}: {' '.join(e.depends)}".rstrip())
+                          for e in read_dep(self.root).values()])
         if kind == "builtin":
-            return _TextIndex([(name, "") for name in read_builtin(self.root)])
+            return _trie([(name, "") for name in read_builtin(self.root)])
         if kind == "alias":
-            rank = {module_name_from_path(p): i for i, p in enumerate(self._order())}
-            return _TextIndex([(_normalized(p), m) for p, m in read_alias(self.root)], rank)
+            return _trie([(_normalized(p), m) for p, m in read_alias(self.root)], rank)
         if kind == "symbols":
-            return _TextIndex(read_symbols(self.root))
-        return _TextIndex([(_normalized(p), m) for p, m in read_builtin_alias(self.root)])
+            return _trie(read_symbols(self.root), rank)
+        return _trie([(_normalized(p), m) for p, m in read_builtin_alias(self.root)])
 
     def _order(self) -> list[str]:
         try:
