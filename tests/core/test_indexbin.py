@@ -119,9 +119,11 @@ def test_equal_priorities_keep_kmods_order() -> None:
 
 
 def test_a_key_spelling_a_pattern_matches_it_twice() -> None:
-    """kmod quirk: a probe containing '[' follows the pattern's own path too."""
-    index = IndexFile(write_index({b"a[": [(1, b"m")]}, preorder=False))
+    """kmod quirk: a probe containing '[' also follows a '[' child edge literally."""
+    index = IndexFile(write_index({b"a[": [(1, b"m")], b"a0": [(2, b"n")]}, preorder=False))
     assert [v.value for v in index.search_wild("a[")] == ["m", "m"]
+    single = IndexFile(write_index({b"a[": [(1, b"m")]}, preorder=False))
+    assert [v.value for v in single.search_wild("a[")] == ["m"]   # '[' inside a prefix
 
 
 def test_bad_header_is_reported() -> None:
