@@ -53,6 +53,7 @@ from kmodgui.core.devices import (
     CandidateState,
     Device,
     Finder,
+    devices_for_module,
     network_interfaces,
     read_device,
     scan,
@@ -452,6 +453,20 @@ class HardwarePage(QWidget):
                 self._show_device(device)
                 return
         self._show_device(None)
+
+    def set_catalog(self, catalog: object) -> None:
+        """Use a newer catalog (the window's full one) for candidate descriptions."""
+        self._catalog = catalog
+        self._show_device(self._selected)
+
+    def devices_matching(self, record: ModuleRecord) -> list[tuple[str, str, str]]:
+        """Rows (device, modalias, driver in use) for the module's detail pane.
+
+        The devices the module drives or could drive, from the page's last
+        scan (the window passes this as the Aliases tab's device matcher).
+        """
+        return [(f"{d.description} ({d.bus} {d.name})", d.modalias, driver_label(d))
+                for d in devices_for_module(self.model.devices(), record.name)]
 
     def select_device(self, syspath: str) -> bool:
         """Select the device at ``syspath`` (e.g. coming from a module's detail pane)."""

@@ -207,3 +207,23 @@ def test_unblacklist_and_load_at_boot(qtbot: Any, pc: Root) -> None:
     qtbot.waitUntil(lambda: "loaded at every boot" in page.statusLabel.text())
     assert client.calls[-1] == ("SetLoadAtBoot", ["8139cp", True, {}])
     page._operations.wait_for_background()
+
+
+def test_module_pane_matcher_and_catalog(qtbot: Any, pc: Root) -> None:
+    from kmodgui.core.catalog import quick_catalog
+    from kmodgui.core.records import ModuleRecord, ModuleState
+
+    page = make_page(qtbot, pc, None)
+    rows_for = page.devices_matching
+    assert rows_for(ModuleRecord("e1000", ModuleState.AVAILABLE)) == [(
+        "Intel Corporation 82540EM Gigabit Ethernet Controller (pci 0000:00:02.0)",
+        "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00", "No driver")]
+    storage = rows_for(ModuleRecord("usb_storage", ModuleState.LOADED))
+    assert [r[2] for r in storage] == ["usb-storage"]   # the module has the driver's name
+    assert rows_for(ModuleRecord("ext4", ModuleState.AVAILABLE)) == []
+    catalog = quick_catalog(pc)
+    catalog.records["e1000"].description = "Intel(R) PRO/1000 Network Driver"
+    select(page, NIC)
+    page.set_catalog(catalog)
+    assert page.candidateModel.row(0) == ("e1000", "available",
+                                          "Intel(R) PRO/1000 Network Driver")
