@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 )
 
 from kmodgui.core.records import ModuleRecord, ModuleState
-from kmodgui.ui.search import SearchText, matches, parse_query
+from kmodgui.ui.search import SearchIndex, SearchText, parse_query
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -40,6 +40,14 @@ class Column(IntEnum):
     SIZE = 2
     USED_BY = 3
     DESCRIPTION = 4
+
+
+_COLUMNS = tuple(Column)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 def _tr(text: str) -> str:
@@ -82,6 +90,8 @@ class ModuleTableModel(QAbstractTableModel):
         self._search: list[SearchText] = []
         self._rows: dict[str, int] = {}
         self._busy: dict[str, str] = {}
+        self._index: SearchIndex | None = None
+        self._texts: dict[int, tuple[str, ...]] = {}   # row -> display strings
         self._sort: tuple[int, Qt.SortOrder] = (Column.NAME, Qt.SortOrder.AscendingOrder)
         self._locale = QLocale()
 
@@ -102,26 +112,29 @@ class ModuleTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._records):
+        # Painting asks for many roles per cell: plain int comparisons, cached strings.
+        row = index.row()
+        if row < 0 or row >= len(self._records):
             return None
-        record = self._records[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(record, column)
+        if role == _DISPLAY or role == _ACCESSIBLE:
+            texts = self._texts.get(row)
+            if texts is None:
+                record = self._records[row]
+                texts = self._texts[row] = tuple(self._display(record, c) for c in _COLUMNS)
+            return texts[index.column()]
         if role == RECORD_ROLE:
-            return record
+            return self._records[row]
         if role == NAME_ROLE:
-            return record.name
+            return self._records[row].name
+        if role == _ALIGNMENT:
+            return _RIGHT if index.column() == Column.SIZE else None
         if role == SORT_ROLE:
-            return self._sort_key(record, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.STATE and record.name in self._busy:
+            return self._sort_key(self._records[row], index.column())
+        if role == _TOOLTIP:
+            record = self._records[row]
+            if index.column() == Column.STATE and record.name in self._busy:
                 return self._busy[record.name]
             return record.description or None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == Column.SIZE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._display(record, column)
         return None
 
     def _display(self, record: ModuleRecord, column: int) -> str:
@@ -173,6 +186,8 @@ class ModuleTableModel(QAbstractTableModel):
         self._records = [p[0] for p in pairs]
         self._search = [p[1] for p in pairs]
         self._rows = {r.name: i for i, r in enumerate(self._records)}
+        self._index = None
+        self._texts.clear()
 
     # -- our interface --------------------------------------------------------------------
     def set_records(self, records: Iterable[ModuleRecord]) -> None:
@@ -196,7 +211,11 @@ class ModuleTableModel(QAbstractTableModel):
             del self._records[row]
             del self._search[row]
             self._rows = {r.name: i for i, r in enumerate(self._records)}
+            self._texts.clear()
+            self._index = None
             self.endRemoveRows()
+        self._index = None
+        self._texts.clear()
         last = len(Column) - 1
         new: list[ModuleRecord] = []
         for name, record in changes.items():
@@ -215,6 +234,7 @@ class ModuleTableModel(QAbstractTableModel):
             self._records.extend(new)
             self._search.extend(SearchText.of(r) for r in new)
             self._rows.update((r.name, start + i) for i, r in enumerate(new))
+            self._index = None
             self.endInsertRows()
 
     def set_busy(self, name: str, text: str | None) -> None:
@@ -225,6 +245,7 @@ class ModuleTableModel(QAbstractTableModel):
             self._busy.pop(name, None)
         row = self._rows.get(name)
         if row is not None:
+            self._texts.pop(row, None)
             index = self.index(row, Column.STATE)
             self.dataChanged.emit(index, index)
 
@@ -243,6 +264,12 @@ class ModuleTableModel(QAbstractTableModel):
 
     def search_texts(self) -> list[SearchText]:
         return self._search
+
+    def search_index(self) -> SearchIndex:
+        """Column-wise search text, rebuilt lazily after rows change."""
+        if self._index is None or self._index.size != len(self._search):
+            self._index = SearchIndex(self._search)
+        return self._index
 
 
 # State filter keys, in the order the combo box lists them.
@@ -318,19 +345,21 @@ class ModuleFilterProxy(QSortFilterProxyModel):
 
     def set_query(self, query: str) -> None:
         if query != self._query:
-            self.beginFilterChange()
-            self._query = query
-            self._recompute()
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            self._refilter(query, self._state)
 
     def set_state_filter(self, key: str) -> None:
         if key not in STATE_FILTERS:
             raise ValueError(f"unknown state filter {key!r}")
         if key != self._state:
-            self.beginFilterChange()
-            self._state = key
-            self._recompute()
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            self._refilter(self._query, key)
+
+    def _refilter(self, query: str, state: str) -> None:
+        # A reset, not an incremental filter change: removing hundreds of scattered
+        # row ranges one by one makes the view do O(rows) work per range.
+        self.beginResetModel()
+        self._query, self._state = query, state
+        self._recompute()
+        self.endResetModel()
 
     def _recompute(self, *_args: object) -> None:
         model = self.sourceModel()
@@ -342,13 +371,16 @@ class ModuleFilterProxy(QSortFilterProxyModel):
         if not terms and state == "all":
             self._accept = None
             return
-        records = model.records() if state != "all" else None
-        texts = model.search_texts()
-        if records is None:
-            self._accept = [matches(t, terms) for t in texts]
+        selected = model.search_index().select(terms)
+        if state == "all":
+            self._accept = selected
+            return
+        records = model.records()
+        if selected is None:
+            self._accept = [passes_state(r, state) for r in records]
         else:
-            self._accept = [passes_state(r, state) and matches(t, terms)
-                            for r, t in zip(records, texts, strict=True)]
+            self._accept = [keep and passes_state(r, state)
+                            for keep, r in zip(selected, records, strict=True)]
 
     def _on_data_changed(self, *_args: object) -> None:
         # A changed row may now pass or fail the state filter.

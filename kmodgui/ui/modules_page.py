@@ -48,7 +48,7 @@ from kmodgui.ui.module_model import (
     state_filter_label,
 )
 from kmodgui.ui.operations import Operation, Operations
-from kmodgui.ui.plan import already_loaded, load_plan
+from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
 
@@ -59,6 +59,7 @@ class PageServices:
     root: Root
     operations: Operations
     modinfo_text: Callable[[ModuleRecord], str]
+    planner: Planner
     devices: DeviceMatcher | None = None
     force_unload: bool = False
     # Preview of a file before InsertFile; returns a dialog or None (set by the window).
@@ -388,8 +389,8 @@ class ModulesPage(QWidget):
         record = self.model.record(name) if name else self.current_record()
         if record is None:
             return None
-        plan = load_plan(record.name, self.model.record)
-        dialog = LoadDialog(record, plan, loaded=already_loaded(plan, self.model.record),
+        plan, problem = self.services.planner.load_plan(record.name)
+        dialog = LoadDialog(record, plan, problem=problem,
                             with_parameters=with_parameters, parent=self)
         dialog.accepted.connect(
             lambda: self.services.operations.load(record.name, dialog.params()))

@@ -1,48 +1,56 @@
-"""What modprobe will do, worked out from the catalog before any privileged call.
+"""What modprobe will do, asked of the core before any privileged call.
 
 The window shows these plans in its confirmations, so that a user sees what
-will be loaded or what is in the way without a password prompt.
+will be loaded without a password prompt. The ordering rules are kmod's and
+live in :meth:`kmodgui.core.lookup.Lookup.dependency_order`; this module only
+keeps one lookup per window and says which steps change nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from kmodgui.core.errors import KmodguiError
+from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
 
-Lookup = Callable[[str], ModuleRecord | None]
+
+@dataclass(frozen=True)
+class PlanStep:
+    name: str
+    action: str          # insmod, install (a modprobe.d command runs instead), builtin
+    present: bool        # already loaded or built in: nothing happens for it
 
 
-def load_plan(name: str, lookup: Lookup) -> list[str]:
-    """Modules ``modprobe name`` inserts, in order: soft pre-deps, dependencies first, the
-    module, soft post-deps (as ``modprobe --show-depends`` lists them)."""
-    order: list[str] = []
-    seen: set[str] = set()
+class Planner:
+    """Load plans for one root; the lookup's indexes are read once, on first use."""
 
-    def visit(current: str, stack: tuple[str, ...]) -> None:
-        if current in seen or current in stack:
-            return
-        record = lookup(current)
-        if record is not None:
-            for pre in record.softdep_pre:
-                visit(pre, (*stack, current))
-            for dep in record.depends:
-                visit(dep, (*stack, current))
-        seen.add(current)
-        order.append(current)
-        if record is not None:
-            for post in record.softdep_post:
-                visit(post, (*stack, current))
+    def __init__(self, root: Root, records: Callable[[str], ModuleRecord | None]) -> None:
+        self._root = root
+        self._records = records
+        self._lookup: object | None = None
 
-    visit(name, ())
-    return order
+    def invalidate(self) -> None:
+        """Forget the indexes and configuration (after depmod or a config change)."""
+        self._lookup = None
 
+    def load_plan(self, name: str) -> tuple[list[PlanStep], str]:
+        """The steps of ``modprobe name`` in order, and an error message if it cannot work."""
+        from kmodgui.core.lookup import Lookup
 
-def already_loaded(names: list[str], lookup: Lookup) -> list[str]:
-    """The names in ``names`` that are loaded or built in (modprobe skips them)."""
-    out: list[str] = []
-    for name in names:
-        record = lookup(name)
-        if record is not None and (record.loaded or record.state.value == "builtin"):
-            out.append(name)
-    return out
+        try:
+            if self._lookup is None:
+                self._lookup = Lookup(self._root)
+            assert isinstance(self._lookup, Lookup)  # noqa: S101 - set just above
+            steps = self._lookup.dependency_order(name)
+        except KmodguiError as exc:
+            return [PlanStep(name, "insmod", False)], exc.message
+        plan: list[PlanStep] = []
+        for step in steps:
+            record = self._records(step.name)
+            present = step.action == "builtin" or (record is not None and record.loaded)
+            plan.append(PlanStep(step.name, step.action, present))
+        if not plan:
+            return [], "blacklisted"
+        return plan, ""

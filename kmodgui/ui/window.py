@@ -36,6 +36,7 @@ from kmodgui.ui.log_page import LogPage
 from kmodgui.ui.module_model import ModuleTableModel
 from kmodgui.ui.modules_page import ModulesPage, PageServices
 from kmodgui.ui.operations import HelperClient, Operation, Operations
+from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
 # Operations after which the configuration (not only live state) must be read again.
@@ -94,8 +95,10 @@ class MainWindow(QMainWindow):
         self.model.set_records(self.catalog.records.values())
         self._devices: list[Any] | None = None
 
+        self.planner = Planner(root, self.model.record)
         services = PageServices(root=root, operations=self.operations,
-                                modinfo_text=modinfo_text, devices=self._device_rows,
+                                modinfo_text=modinfo_text, planner=self.planner,
+                                devices=self._device_rows,
                                 force_unload=bool(self.capabilities.get("force-unload")),
                                 insert_file=self.preview_and_insert)
         self.modules_page = ModulesPage(self.model, services)
@@ -319,6 +322,7 @@ class MainWindow(QMainWindow):
             return
         self.refresh_live()
         if operation.method in CONFIG_METHODS:
+            self.planner.invalidate()
             self.load_full_catalog()
 
     # -- life -------------------------------------------------------------------------------

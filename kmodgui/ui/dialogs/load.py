@@ -16,25 +16,31 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.dialogs.params_form import ParameterForm
+from kmodgui.ui.plan import PlanStep
 
 
 class LoadDialog(QDialog):
     """Shows the load plan (dependencies first) and, if asked, the parameter form.
 
-    ``plan`` is the modules modprobe will insert, in order, the module itself last;
-    names already loaded are left out by the caller or marked in ``loaded``.
+    ``plan`` is what modprobe will do, in order (the core's dependency order);
+    ``problem`` is why the plan could not be worked out, if it could not.
     """
 
-    def __init__(self, record: ModuleRecord, plan: Sequence[str], *,
-                 loaded: Sequence[str] = (), with_parameters: bool = False,
+    def __init__(self, record: ModuleRecord, plan: Sequence[PlanStep], *,
+                 problem: str = "", with_parameters: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("loadDialog")
         self.record = record
         self.setWindowTitle(self.tr("Load %1").replace("%1", record.name))
         layout = QVBoxLayout(self)
-        extra = [n for n in plan if n != record.name and n not in loaded]
-        if extra:
+        extra = [s.name for s in plan if s.name != record.name and not s.present]
+        if problem == "blacklisted":
+            intro = self.tr("%1 is blacklisted: modprobe would do nothing.").replace(
+                "%1", record.name)
+        elif problem:
+            intro = problem
+        elif extra:
             intro = self.tr("Loading %1 also loads these modules it needs:").replace(
                 "%1", record.name)
         else:
@@ -44,11 +50,14 @@ class LoadDialog(QDialog):
         layout.addWidget(heading)
         self.plan_list = QListWidget()
         self.plan_list.setObjectName("loadPlan")
-        for name in plan:
-            if name in loaded:
-                self.plan_list.addItem(self.tr("%1 (already loaded)").replace("%1", name))
+        for step in plan:
+            if step.present:
+                self.plan_list.addItem(self.tr("%1 (already there)").replace("%1", step.name))
+            elif step.action == "install":
+                self.plan_list.addItem(self.tr("%1 (a configured command runs instead)"
+                                               ).replace("%1", step.name))
             else:
-                self.plan_list.addItem(name)
+                self.plan_list.addItem(step.name)
         self.plan_list.setMaximumHeight(140)
         layout.addWidget(self.plan_list)
         self.form: ParameterForm | None = None
