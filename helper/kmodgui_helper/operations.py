@@ -1,0 +1,236 @@
+"""What the helper does once a call is valid and authorised: one function per operation.
+
+Each returns the reply's fields (``kernel-log``, ``output``, ``files``) or raises
+:class:`HelperError`. Paths come from a :class:`Root` (``/`` in production, a
+temporary tree in tests), so configuration writes are testable without touching
+the real system.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import stat
+from dataclasses import dataclass
+from typing import Any
+
+from kmodgui.core.paths import Root
+from kmodgui_helper import __version__, configfiles, errors, finit, tools
+from kmodgui_helper.errors import HelperError
+from kmodgui_helper.kmsg import KernelLog
+
+Result = dict[str, Any]
+
+
+def result(kernel_log: list[str] | None = None, output: str = "",
+           files: list[str] | None = None) -> Result:
+    return {"kernel-log": list(kernel_log or []), "output": output, "files": list(files or [])}
+
+
+def _read_text(path: os.PathLike[str] | str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(65536).strip()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the running kernel allows, as far as files tell (absent files mean the default)."""
+
+    modules_disabled: bool
+    lockdown: str
+    signature_enforced: bool
+    force_unload: bool
+
+
+def read_capabilities(root: Root) -> Capabilities:
+    proc = root.proc_modules.parent
+    sysfs = root.sys_module.parent
+    disabled = _read_text(proc / "sys" / "kernel" / "modules_disabled") == "1"
+    lockdown = "none"
+    text = _read_text(sysfs / "kernel" / "security" / "lockdown") or ""
+    for word in text.split():
+        if word.startswith("[") and word.endswith("]"):
+            lockdown = word[1:-1]
+    sig = _read_text(root.sys_module / "module" / "parameters" / "sig_enforce") in ("Y", "1")
+    return Capabilities(disabled, lockdown, sig, _force_unload(root))
+
+
+def _force_unload(root: Root) -> bool:
+    """CONFIG_MODULE_FORCE_UNLOAD from config.gz or /boot/config-<release>; unknown: False."""
+    text = ""
+    try:
+        with gzip.open(root.proc_modules.parent / "config.gz", "rt") as fh:
+            text = fh.read()
+    except (OSError, EOFError):
+        text = _read_text(root.path("/boot") / f"config-{root.release}") or ""
+    return "\nCONFIG_MODULE_FORCE_UNLOAD=y" in "\n" + text
+
+
+def capabilities(root: Root) -> Result:
+    caps = read_capabilities(root)
+    return {
+        "version": __version__,
+        "kernel-release": root.release,
+        "modules-disabled": caps.modules_disabled,
+        "lockdown": caps.lockdown,
+        "signature-enforced": caps.signature_enforced,
+        "force-unload": caps.force_unload,
+    }
+
+
+def _base_options(root: Root) -> list[str]:
+    return [] if root.is_host else ["-b", str(root.base)]
+
+
+def _run(tool: str, options: list[str], operands: list[str]) -> tuple[tools.ToolResult,
+                                                                       list[str]]:
+    try:
+        with KernelLog() as klog:
+            res = tools.run(tool, options, operands)
+            return res, klog.read_new()
+    except tools.ToolMissing as exc:
+        raise HelperError(errors.FAILED, str(exc)) from exc
+
+
+def holders(root: Root, module: str) -> list[str]:
+    try:
+        return sorted(os.listdir(root.sys_module / module / "holders"))
+    except OSError:
+        return []
+
+
+def _fail(root: Root, res: tools.ToolResult, log: list[str], module: str,
+          action: str) -> HelperError:
+    caps = read_capabilities(root)
+    return errors.classify_tool(res.output, log, module=module, action=action,
+                                holders=holders(root, module),
+                                modules_disabled=caps.modules_disabled, lockdown=caps.lockdown)
+
+
+def load(root: Root, module: str, params: list[tuple[str, str]]) -> Result:
+    """``modprobe`` the module and its dependencies; ``AlreadyLoaded`` if it is loaded."""
+    res, log = _run("modprobe", ["--first-time", *_base_options(root)],
+                    [module, *(f"{k}={v}" for k, v in params)])
+    if res.returncode != 0:
+        raise _fail(root, res, log, module, "load")
+    return result(log, res.output)
+
+
+def unload(root: Root, module: str, *, dependencies: bool = False, force: bool = False) -> Result:
+    """``rmmod`` the module (forced if asked), or ``modprobe -r`` it with unused dependencies."""
+    if force and dependencies:
+        raise errors.invalid("'force' and 'dependencies' cannot be combined")
+    if dependencies:
+        res, log = _run("modprobe", ["-r", "--first-time", *_base_options(root)], [module])
+    else:
+        res, log = _run("rmmod", ["-f"] if force else [], [module])
+    if res.returncode != 0:
+        raise _fail(root, res, log, module, "unload")
+    return result(log, res.output)
+
+
+def insert_file(root: Root, fd: int, params: list[tuple[str, str]]) -> Result:
+    """``finit_module`` on the caller's descriptor."""
+    with KernelLog() as klog:
+        try:
+            finit.finit_module(fd, " ".join(f"{k}={v}" for k, v in params))
+        except OSError as exc:
+            caps = read_capabilities(root)
+            raise errors.classify_errno(exc.errno or errno.EIO, klog.read_new(),
+                                        module="the module file",
+                                        modules_disabled=caps.modules_disabled,
+                                        lockdown=caps.lockdown) from None
+        return result(klog.read_new())
+
+
+def _open_step(name: str, dir_fd: int) -> int:
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                   dir_fd=dir_fd)
+
+
+def set_parameter(root: Root, module: str, parameter: str, value: str) -> Result:
+    """Write ``/sys/module/M/parameters/P`` once, opened through the chain without links."""
+    try:
+        top = os.open(root.sys_module, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise HelperError(errors.FAILED, "the kernel has no module support") from exc
+    fds = [top]
+    try:
+        try:
+            fds.append(_open_step(module, fds[-1]))
+        except OSError as exc:
+            raise HelperError(errors.NOT_LOADED, f"{module} is not loaded") from exc
+        try:
+            fds.append(_open_step("parameters", fds[-1]))
+            fd = os.open(parameter, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1])
+        except FileNotFoundError as exc:
+            raise HelperError(errors.NOT_FOUND,
+                              f"{module} has no parameter {parameter}") from exc
+        except OSError as exc:
+            raise HelperError(errors.INVALID_PARAMETER,
+                              f"the parameter {parameter} of {module} cannot be changed "
+                              f"while the module is loaded ({exc.strerror})") from exc
+        fds.append(fd)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or not info.st_mode & stat.S_IWUSR:
+            raise HelperError(errors.INVALID_PARAMETER, f"the parameter {parameter} of "
+                              f"{module} cannot be changed while the module is loaded")
+        with KernelLog() as klog:
+            try:
+                os.write(fd, value.encode())
+            except OSError as exc:
+                raise HelperError(errors.INVALID_PARAMETER,
+                                  f"{module} rejected the value for {parameter}: "
+                                  f"{exc.strerror}", klog.read_new()) from exc
+            log = klog.read_new()
+    finally:
+        for f in reversed(fds):
+            os.close(f)
+    return result(log, files=[str(root.sys_module / module / "parameters" / parameter)])
+
+
+def _config(call: Any) -> list[str]:
+    try:
+        return call()
+    except (configfiles.ConfigWriteError, OSError) as exc:
+        raise HelperError(errors.FAILED, f"could not write the configuration: {exc}") from exc
+
+
+def set_persistent_options(root: Root, module: str, params: list[tuple[str, str]]) -> Result:
+    return result(files=_config(lambda: configfiles.update_modprobe(root, module,
+                                                                    options=params)))
+
+
+def set_blacklist(root: Root, module: str, mode: str) -> Result:
+    return result(files=_config(lambda: configfiles.update_modprobe(root, module,
+                                                                    blacklist=mode)))
+
+
+def set_load_at_boot(root: Root, module: str, enabled: bool) -> Result:
+    return result(files=_config(lambda: configfiles.update_modules_load(root, module, enabled)))
+
+
+def _index_state(directory: os.PathLike[str] | str) -> dict[str, int]:
+    try:
+        return {e.name: e.stat().st_mtime_ns for e in os.scandir(directory)
+                if e.name.startswith("modules.") and e.is_file(follow_symlinks=False)}
+    except OSError:
+        return {}
+
+
+def rebuild_index(root: Root, release: str) -> Result:
+    """``depmod -a`` for an installed release; ``files`` lists the index files rewritten."""
+    directory = root.modules_root / release
+    if not directory.is_dir() or directory.is_symlink():
+        raise HelperError(errors.NOT_FOUND, f"no modules are installed for kernel {release}")
+    before = _index_state(directory)
+    res, log = _run("depmod", ["-a", *_base_options(root)], [release])
+    if res.returncode != 0:
+        raise HelperError(errors.FAILED, f"depmod failed: {res.output.strip()[-500:]}", log)
+    after = _index_state(directory)
+    changed = sorted(str(directory / n) for n, t in after.items() if before.get(n) != t)
+    return result(log, res.output, changed)

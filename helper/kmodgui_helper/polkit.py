@@ -1,0 +1,61 @@
+"""Ask polkit whether the sender of a message may perform an action. Fail closed.
+
+The subject is the message's sender (``system-bus-name``), never a PID or an ID
+the client sends. Interaction (polkit flag 1) is allowed only when the caller
+set ALLOW_INTERACTIVE_AUTHORIZATION on its message. Any failure — polkit
+missing, an error, a timeout, the caller gone — means "not authorised".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kmodgui_helper.dbuslib import Message, MessageType, Variant
+
+log = logging.getLogger(__name__)
+
+AUTHORITY = ("org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+             "org.freedesktop.PolicyKit1.Authority")
+ALLOW_USER_INTERACTION = 1
+# A password dialog may stay open a long time; without interaction polkit answers at once.
+INTERACTIVE_TIMEOUT = 25 * 60.0
+QUICK_TIMEOUT = 30.0
+
+
+class Decision(enum.Enum):
+    AUTHORIZED = "authorized"
+    CHALLENGE = "challenge"  # would need interaction the caller did not allow
+    DENIED = "denied"
+
+
+async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
+                interactive: bool) -> Decision:
+    """``CheckAuthorization`` for ``sender``; anything unexpected is ``DENIED``."""
+    message = Message(
+        destination=AUTHORITY[0], path=AUTHORITY[1], interface=AUTHORITY[2],
+        member="CheckAuthorization", signature="(sa{sv})sa{ss}us",
+        body=[["system-bus-name", {"name": Variant("s", sender)}], action, dict(details),
+              ALLOW_USER_INTERACTION if interactive else 0, ""])
+    try:
+        reply = await asyncio.wait_for(
+            bus.call(message), INTERACTIVE_TIMEOUT if interactive else QUICK_TIMEOUT)
+    except Exception as exc:  # fail closed: polkit absent, timed out, bus gone
+        log.warning("polkit check of %s for %s failed: %r", action, sender, exc)
+        return Decision.DENIED
+    if reply is None or reply.message_type != MessageType.METHOD_RETURN:
+        log.info("polkit refused to check %s for %s: %s", action, sender,
+                 getattr(reply, "error_name", None))
+        return Decision.DENIED
+    try:
+        authorized, challenge, _details = reply.body[0]
+    except (TypeError, ValueError, IndexError):
+        return Decision.DENIED
+    if authorized is True:
+        return Decision.AUTHORIZED
+    if challenge is True and not interactive:
+        return Decision.CHALLENGE
+    return Decision.DENIED

@@ -1,0 +1,247 @@
+"""The message dispatcher: every call to the helper passes through :meth:`Service.handle`.
+
+dbus-fast's and dbus-next's ``@method`` handlers never see the sender, so the
+helper dispatches raw messages itself: check the signature, validate, refuse
+when busy, ask polkit about the sender, check the caller is still there, act,
+reply. Replies and errors are built here, so no traceback can reach a caller.
+Received descriptors are closed on every path, also for calls we do not know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from kmodgui.core.paths import Root
+from kmodgui_helper import BUS_NAME, INTERFACE, OBJECT_PATH, api, errors, polkit
+from kmodgui_helper.dbuslib import Message, MessageType, Variant
+from kmodgui_helper.errors import HelperError
+
+log = logging.getLogger("kmodgui-helper")
+
+INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
+PEER = "org.freedesktop.DBus.Peer"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+PARENTS = {"/": "org", "/org": "kmodgui", "/org/kmodgui": "Helper1"}
+ALLOW_INTERACTIVE = 0x4
+NO_REPLY_EXPECTED = 0x1
+DRAIN_SECONDS = 0.5
+
+
+def _variant(value: Any) -> Any:
+    if isinstance(value, bool):
+        return Variant("b", value)
+    if isinstance(value, int):
+        return Variant("u", value)
+    if isinstance(value, str):
+        return Variant("s", value)
+    return Variant("as", [str(v) for v in value])
+
+
+def close_fds(fds: Sequence[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+class Service:
+    """The helper's state: the bus, the root it acts on, the one-at-a-time slot, idleness."""
+
+    def __init__(self, bus: Any, root: Root, idle_timeout: float) -> None:
+        self.bus = bus
+        self.root = root
+        self.idle_timeout = idle_timeout
+        self.table = api.check_table()
+        self.xml = api.introspection_xml()
+        self.busy = False
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.last_activity = asyncio.get_running_loop().time()
+        self.stopping = False
+
+    # --- replies ---------------------------------------------------------------------
+    def _send(self, call: Any, reply: Any) -> None:
+        if int(call.flags) & NO_REPLY_EXPECTED:
+            return
+        try:
+            self.bus.send(reply)
+        except Exception as exc:  # the connection is gone: nothing to tell anyone
+            log.warning("could not send a reply: %r", exc)
+
+    def _error(self, call: Any, name: str, text: str, kernel_log: Sequence[str] = ()) -> Any:
+        return Message(message_type=MessageType.ERROR, reply_serial=call.serial,
+                       destination=call.sender, error_name=name, signature="sas",
+                       body=[text, list(kernel_log)])
+
+    def _return(self, call: Any, signature: str, body: list[Any]) -> Any:
+        return Message.new_method_return(call, signature, body)
+
+    # --- dispatch --------------------------------------------------------------------
+    def handle(self, msg: Any) -> Any:
+        """The bus's message handler: True when handled here (the reply is sent by us)."""
+        fds = list(msg.unix_fds or [])
+        if msg.message_type != MessageType.METHOD_CALL:
+            close_fds(fds)
+            return False
+        self.last_activity = asyncio.get_running_loop().time()
+        try:
+            return self._dispatch(msg, fds)
+        except Exception:
+            log.exception("unexpected failure while dispatching %s.%s", msg.interface,
+                          msg.member)
+            close_fds(fds)
+            self._send(msg, self._error(msg, errors.FAILED,
+                                        "internal error in the helper (see its log)"))
+            return True
+
+    def _dispatch(self, msg: Any, fds: list[int]) -> Any:
+        if msg.interface == PEER:
+            close_fds(fds)
+            return False  # the library answers Ping and GetMachineId
+        if msg.path in PARENTS:
+            close_fds(fds)
+            if msg.interface in (INTROSPECTABLE, None) and msg.member == "Introspect" \
+                    and msg.signature == "":
+                return self._return(msg, "s", [api.parent_xml(PARENTS[msg.path])])
+            return self._error(msg, errors.UNKNOWN_METHOD, "no such method here")
+        if msg.path != OBJECT_PATH:
+            close_fds(fds)
+            return self._error(msg, errors.UNKNOWN_OBJECT, "no such object")
+        if msg.interface == INTROSPECTABLE:
+            close_fds(fds)
+            if msg.member == "Introspect" and msg.signature == "":
+                return self._return(msg, "s", [self.xml])
+            return self._error(msg, errors.UNKNOWN_METHOD, "no such method")
+        if msg.interface == PROPERTIES:
+            close_fds(fds)
+            return self._properties(msg)
+        if msg.interface not in (INTERFACE, None):
+            close_fds(fds)
+            return self._error(msg, errors.UNKNOWN_INTERFACE, "no such interface")
+        method = self.table.get(msg.member)
+        if method is None:
+            close_fds(fds)
+            return self._error(msg, errors.UNKNOWN_METHOD, "no such method")
+        if msg.signature != method.signature:
+            close_fds(fds)
+            return self._error(msg, errors.INVALID_ARGS,
+                               f"{method.name} takes arguments of type "
+                               f"({method.signature})")
+        try:
+            request = method.prepare(list(msg.body), fds)
+        except HelperError as exc:
+            close_fds(fds)
+            return self._error(msg, exc.name, exc.message, exc.kernel_log)
+        if request.action is None:
+            close_fds(fds)
+            try:
+                return self._return(msg, "a{sv}", [self._pack(request.act(self.root))])
+            except HelperError as exc:
+                return self._error(msg, exc.name, exc.message, exc.kernel_log)
+        if self.busy or self.stopping:
+            close_fds(fds)
+            return self._error(msg, errors.BUSY, "another operation is in progress; "
+                               "try again when it has finished")
+        self.busy = True
+        task = asyncio.get_running_loop().create_task(self._serve(msg, request, fds))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return True
+
+    def _properties(self, msg: Any) -> Any:
+        if msg.member == "GetAll" and msg.signature == "s":
+            if msg.body[0] == INTERFACE:
+                return self._return(msg, "a{sv}", [{}])
+            return self._error(msg, errors.UNKNOWN_INTERFACE, "no such interface")
+        if msg.member == "Get" and msg.signature == "ss":
+            return self._error(msg, errors.UNKNOWN_PROPERTY, "this interface has no properties")
+        if msg.member in ("Get", "GetAll", "Set"):
+            return self._error(msg, errors.INVALID_ARGS, "wrong arguments")
+        return self._error(msg, errors.UNKNOWN_METHOD, "no such method")
+
+    @staticmethod
+    def _pack(values: dict[str, Any]) -> dict[str, Any]:
+        return {key: _variant(value) for key, value in values.items()}
+
+    async def _caller_uid(self, sender: str) -> int | None:
+        """The caller's uid from the bus, or None when it has gone away."""
+        reply = await self.bus.call(Message(
+            destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+            interface="org.freedesktop.DBus", member="GetConnectionUnixUser",
+            signature="s", body=[sender]))
+        if reply is None or reply.message_type != MessageType.METHOD_RETURN:
+            return None
+        return int(reply.body[0])
+
+    async def _serve(self, msg: Any, request: api.Request, fds: list[int]) -> None:
+        sender = msg.sender
+        interactive = bool(int(msg.flags) & ALLOW_INTERACTIVE)
+        try:
+            decision = polkit.Decision.DENIED
+            if sender and request.action:
+                decision = await polkit.check(self.bus, sender, request.action,
+                                              request.details, interactive)
+            if decision is polkit.Decision.CHALLENGE:
+                log.info("%s %s: needs interactive authorisation", sender, request.summary)
+                self._send(msg, self._error(
+                    msg, errors.INTERACTIVE_REQUIRED,
+                    "authentication is required: call again allowing interactive "
+                    "authorization"))
+                return
+            if decision is not polkit.Decision.AUTHORIZED:
+                log.info("%s %s: not authorised (%s)", sender, request.summary,
+                         request.action)
+                self._send(msg, self._error(msg, errors.NOT_AUTHORIZED,
+                                            "you are not authorised to do this "
+                                            f"({request.action})"))
+                return
+            uid = await self._caller_uid(sender)
+            if uid is None:
+                log.info("%s %s: the caller has gone away; not done", sender, request.summary)
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                values = await loop.run_in_executor(None, request.act, self.root)
+            except HelperError as exc:
+                log.info("uid %d (%s) %s: %s: %s", uid, sender, request.summary,
+                         exc.name.rsplit(".", 1)[-1], exc.message)
+                self._send(msg, self._error(msg, exc.name, exc.message, exc.kernel_log))
+                return
+            log.info("uid %d (%s) %s: done; files %s", uid, sender, request.summary,
+                     values.get("files") or "none")
+            self._send(msg, self._return(msg, "a{sv}", [self._pack(values)]))
+        except Exception:
+            log.exception("%s %s failed unexpectedly", sender, request.summary)
+            self._send(msg, self._error(msg, errors.FAILED,
+                                        "internal error in the helper (see its log)"))
+        finally:
+            close_fds(fds)
+            self.busy = False
+            self.last_activity = asyncio.get_running_loop().time()
+
+    # --- lifetime --------------------------------------------------------------------
+    async def run_until_idle(self) -> None:
+        """Return after ``idle_timeout`` seconds without calls: release the name, then drain."""
+        loop = asyncio.get_running_loop()
+        tick = max(0.1, min(1.0, self.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(tick)
+            if getattr(self.bus, "_disconnected", False):
+                log.warning("lost the bus connection")
+                return
+            if self.busy or self.tasks:
+                continue
+            if loop.time() - self.last_activity >= self.idle_timeout:
+                break
+        log.info("idle for %.0f s: exiting", self.idle_timeout)
+        with contextlib.suppress(Exception):
+            await self.bus.release_name(BUS_NAME)
+        # Calls already routed to us are still answered; new ones activate a new helper.
+        await asyncio.sleep(DRAIN_SECONDS)
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        self.stopping = True
+

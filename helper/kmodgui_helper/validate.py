@@ -1,0 +1,123 @@
+"""Checks on everything a caller sends, done before polkit is asked.
+
+Client strings never become commands, paths or config text unless they match
+these rules exactly (``re.fullmatch``: ``$`` would also accept a trailing
+newline, and a newline in modprobe.d can add an ``install`` line that runs as root).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import stat
+from collections.abc import Mapping
+from typing import Any
+
+from kmodgui.core.names import normalize_module_name
+from kmodgui_helper.errors import invalid
+
+MODULE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,55}")
+PARAMETER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+# printable ASCII without space, quotes, '#', backslash
+VALUE_RE = re.compile(r"[!$-&(-\[\]-~]{1,1024}")
+RELEASE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}")
+MAX_PARAMS = 64
+MAX_MODULE_FILE = 256 * 1024 * 1024
+BLACKLIST_MODES = ("none", "autoload", "always")
+O_PATH = getattr(os, "O_PATH", 0o10000000)
+
+
+def module(name: object) -> str:
+    """A module name, normalised as the kernel names it (``-`` becomes ``_``)."""
+    if not isinstance(name, str) or not MODULE_RE.fullmatch(name):
+        raise invalid("a module name is 1 to 56 letters, digits, '_' or '-', "
+                      "and does not start with '-'")
+    return normalize_module_name(name)
+
+
+def parameter(name: object) -> str:
+    if not isinstance(name, str) or not PARAMETER_RE.fullmatch(name):
+        raise invalid("a parameter name is 1 to 64 letters, digits, '_' or '-', "
+                      "and does not start with '-'")
+    return name.replace("-", "_")
+
+
+def value(text: object) -> str:
+    if not isinstance(text, str) or not VALUE_RE.fullmatch(text):
+        raise invalid("a parameter value is 1 to 1024 printable characters without spaces, "
+                      "quotes, '#' or backslashes")
+    return text
+
+
+def param_list(items: object) -> list[tuple[str, str]]:
+    """``name=value`` strings, as modprobe takes them; duplicates are refused."""
+    if not isinstance(items, list | tuple) or len(items) > MAX_PARAMS:
+        raise invalid(f"at most {MAX_PARAMS} parameters")
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if not isinstance(item, str) or "=" not in item:
+            raise invalid("each parameter is written name=value")
+        key, _, val = item.partition("=")
+        out.append((parameter(key), value(val)))
+    if len({k for k, _ in out}) != len(out):
+        raise invalid("a parameter is given twice")
+    return out
+
+
+def param_dict(items: object) -> list[tuple[str, str]]:
+    if not isinstance(items, Mapping) or len(items) > MAX_PARAMS:
+        raise invalid(f"at most {MAX_PARAMS} parameters")
+    out = [(parameter(k), value(v)) for k, v in items.items()]
+    if len({k for k, _ in out}) != len(out):
+        raise invalid("a parameter is given twice")
+    return sorted(out)
+
+
+def release(text: object) -> str:
+    if not isinstance(text, str) or not RELEASE_RE.fullmatch(text) or ".." in text:
+        raise invalid("not a kernel release name")
+    return text
+
+
+def blacklist_mode(text: object) -> str:
+    if text not in BLACKLIST_MODES:
+        raise invalid("the blacklist mode is one of: none, autoload, always")
+    return str(text)
+
+
+def options(received: object, allowed: Mapping[str, str]) -> dict[str, Any]:
+    """An ``a{sv}`` options dictionary: every key known, every value of its declared type."""
+    if not isinstance(received, Mapping):
+        raise invalid("options must be a dictionary")
+    out: dict[str, Any] = {}
+    for key, variant in received.items():
+        if key not in allowed:
+            raise invalid(f"unknown option {key!r}"[:200])
+        signature = getattr(variant, "signature", None)
+        if signature != allowed[key]:
+            raise invalid(f"option {key!r} must have type {allowed[key]!r}")
+        out[key] = variant.value
+    return out
+
+
+def module_fd(fd: int) -> int:
+    """A received descriptor: a regular file opened read-only (not ``O_PATH``), of sane size.
+
+    Returns its size. The caller closes the descriptor whatever happens.
+    """
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        info = os.fstat(fd)
+    except OSError as exc:
+        raise invalid("the file descriptor is not usable") from exc
+    if flags & O_PATH:
+        raise invalid("the module file must be opened for reading (not O_PATH)")
+    if flags & os.O_ACCMODE != os.O_RDONLY:
+        raise invalid("the module file must be opened read-only")
+    if not stat.S_ISREG(info.st_mode):
+        raise invalid("the module file must be a regular file")
+    if not 0 < info.st_size <= MAX_MODULE_FILE:
+        raise invalid("the module file is empty or too large")
+    return info.st_size
+
