@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 # sysfs attributes are at most a page; reading more would only hide a bug.
 _ATTR_LIMIT = 64 * 1024
 
+
 class CandidateState(StrEnum):
     """What stands between a candidate module and the device, in the words the UI shows."""
 
@@ -42,7 +44,7 @@ class CandidateState(StrEnum):
     BUILTIN = "built-in"
     BLACKLISTED = "blacklisted"   # installed, not loaded, and a blacklist line names it
     AVAILABLE = "available"
-    UNKNOWN = "unknown"           # no catalog record (e.g. modules.alias names a missing file)
+    UNKNOWN = "unknown"           # not installed: the index names a module without a file
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,18 @@ class Device:
 def _read(path: Path) -> str | None:
     """A sysfs attribute without its trailing newline; None when absent or unreadable."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(_ATTR_LIMIT)
+        # Non-blocking and regular files only: a FIFO in a copied tree must not hang us.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, _ATTR_LIMIT)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return data.decode("utf-8", errors="replace").rstrip("\n")
 
 

@@ -197,6 +197,10 @@ def test_broken_trees_do_not_crash(tmp_path: Path) -> None:
     empty = sys_dir / "devices/empty"
     empty.mkdir()
     (empty / "modalias").write_text("\n")
+    fifo = sys_dir / "devices/fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "modalias")      # would block a plain open() forever
+    os.mkfifo(fifo / "uevent")
     devices = read_devices(Root(tmp_path, "x"))
     assert [(d.name, d.bus, d.driver, d.driver_builtin) for d in devices] == [
         ("weird", "ghostbus", "ghost", True)]
