@@ -82,7 +82,11 @@ class _Mod:
 
 
 class Lookup:
-    """Resolve names the way modprobe does, for one root, release and configuration."""
+    """Resolve names the way modprobe does, for one root, release and configuration.
+
+    Index files are read on first use and kept; build one Lookup per thread
+    (it caches per-module state as libkmod does, without locking).
+    """
 
     def __init__(self, root: Root, config: ModprobeConfig | None = None,
                  index: InstalledIndex | None = None) -> None:

@@ -10,6 +10,7 @@ import pytest
 from kmodgui.core.errors import ModuleNotFound
 from kmodgui.core.lookup import Lookup, ModuleMatch
 from kmodgui.core.modprobe_config import ModprobeConfig
+from kmodgui.core.names import InvalidAlias, normalize_alias
 from kmodgui.core.paths import Root
 
 SCENARIO = r"""
@@ -129,6 +130,14 @@ def test_required_by(lookup: Lookup) -> None:
     assert "ext4" in lookup.required_by("jbd2")
     assert lookup.required_by("ext4") == []
     assert lookup.required_by("no_such_module") == []
+
+
+def test_alias_normalisation_is_kmods() -> None:
+    assert normalize_alias("snd-hda-intel") == "snd_hda_intel"
+    assert normalize_alias("a-[b-c]-d") == "a_[b-c]_d"     # dashes inside brackets stay
+    for bad in ("a]b", "[ab", "x-[y"):
+        with pytest.raises(InvalidAlias):
+            normalize_alias(bad)
 
 
 def test_unknown_release_is_not_a_crash(tmp_path: Path) -> None:
