@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     lookup = make_lookup(args)
     status = ExitCode.OK
-    out = []
+    out: list[str] = []
     for alias in args.aliases:
         names = lookup.resolve(alias)
         if not names:

@@ -117,7 +117,8 @@ class IndexFile:
     def _u32(self, pos: int) -> int:
         if pos + 4 > len(self._data):
             raise self._bad(f"truncated at {pos}")
-        return _U32.unpack_from(self._data, pos)[0]
+        value: int = _U32.unpack_from(self._data, pos)[0]
+        return value
 
     def _node(self, offset: int) -> _Node | None:
         if offset in self._nodes:

@@ -241,7 +241,7 @@ class ModprobeConfig:
 
     def dump(self) -> str:
         """The configuration part of ``modprobe -c``: kinds in kmod's order, then entries."""
-        lines = []
+        lines: list[str] = []
         for kind in ("blacklist", "install", "remove", "alias", "options", "softdep"):
             lines.extend(e.dump_line() for e in self.entries if e.kind == kind)
         return "".join(line + "\n" for line in lines)
