@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -81,6 +81,7 @@ class ModulesPage(QWidget):
         self._dialogs: list[QWidget] = []   # open dialogs, kept alive and findable
         self._editable = False
         self._remembered = ""
+        self._resetting = False
         self._build()
         self._connect()
         self.set_editable(services.operations.available)
@@ -214,8 +215,9 @@ class ModulesPage(QWidget):
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved,
                        self.proxy.modelReset, self.proxy.layoutChanged):
             signal.connect(self._update_count)
-        self.model.modelAboutToBeReset.connect(self._remember_current)
-        self.model.modelReset.connect(self._restore_current)
+        # The proxy resets on every keystroke (and when the catalog is replaced).
+        self.proxy.modelAboutToBeReset.connect(self._remember_current)
+        self.proxy.modelReset.connect(self._restore_current)
         self.model.dataChanged.connect(self._data_changed)
         self.load_button.clicked.connect(lambda: self.request_load())
         self.unload_button.clicked.connect(lambda: self.request_unload())
@@ -305,9 +307,14 @@ class ModulesPage(QWidget):
                                       and record.loaded)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        name = current.data(NAME_ROLE) if current.isValid() else ""
-        self._current = name or ""
-        self.details.show_record(self.current_record())
+        if self._resetting:
+            return
+        name = (current.data(NAME_ROLE) if current.isValid() else "") or ""
+        record = self.model.record(name) if name else None
+        if name == self._current and record is self.details.record:
+            return
+        self._current = name
+        self.details.show_record(record)
         self._update_buttons()
         self.module_selected.emit(self._current)
 
@@ -322,15 +329,25 @@ class ModulesPage(QWidget):
 
     def _remember_current(self) -> None:
         self._remembered = self._current
+        self._resetting = True
 
     def _restore_current(self) -> None:
+        self._resetting = False
         name = self._remembered
-        if name and self.model.row_of(name) is not None:
-            QTimer.singleShot(0, lambda: self.select_module(name))
-        else:
+        row = self.model.row_of(name) if name else None
+        index = (self.proxy.mapFromSource(self.model.index(row, 0)) if row is not None
+                 else QModelIndex())
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            if self.model.record(name) is not self.details.record:
+                self.details.show_record(self.model.record(name))
+        elif self._current:
             self._current = ""
             self.details.show_record(None)
-            self._update_buttons()
+            self.module_selected.emit("")
+        self._update_buttons()
 
     def _search_enter(self) -> None:
         if self.proxy.rowCount():
