@@ -68,6 +68,10 @@ poweroff -f
 """
 
 
+class CaptureError(RuntimeError):
+    """The guest did not boot or did not dump its sysfs."""
+
+
 @dataclass
 class Scenario:
     """One emulated machine: qemu arguments and the modules to load in the guest."""
@@ -188,8 +192,8 @@ def boot(scenario: Scenario, base: Path, release: str, tmp: Path) -> str:
     proc = subprocess.run(argv, capture_output=True, timeout=300, check=False)
     text = proc.stdout.decode(errors="replace").replace("\r", "")
     if BEGIN not in text or END not in text:
-        sys.exit(f"guest did not dump sysfs (exit {proc.returncode}):\n{text[-3000:]}\n"
-                 f"{proc.stderr.decode(errors='replace')}")
+        raise CaptureError(f"guest did not dump sysfs (exit {proc.returncode}):\n"
+                           f"{text[-3000:]}\n{proc.stderr.decode(errors='replace')}")
     for line in text.split(BEGIN)[0].splitlines():
         if "failed" in line:
             print(line, file=sys.stderr)
@@ -221,22 +225,31 @@ def write_tree(dump: str, dest: Path) -> int:
     return count
 
 
+def capture(name: str, base: Path, release: str, dest: Path) -> int:
+    """Boot scenario ``name`` and write its tree to ``dest``; the number of entries."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = boot(SCENARIOS[name], base, release, Path(tmp))
+    count = write_tree(dump, dest)
+    (dest / "README").write_text(
+        f"Captured by tests/hardware/capture_sysfs.py from Debian kernel {release}\n"
+        f"under qemu: {SCENARIOS[name].description}.\n"
+        f"Modules loaded in the guest: {' '.join(SCENARIOS[name].load)}.\n")
+    (dest / "RELEASE").write_text(release + "\n")
+    return count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=SCENARIOS)
     args = parser.parse_args()
     base, release = kernel_tree()
     for name in args.scenarios:
-        with tempfile.TemporaryDirectory() as tmp:
-            dump = boot(SCENARIOS[name], base, release, Path(tmp))
-        dest = DATA / name
-        count = write_tree(dump, dest)
-        (dest / "README").write_text(
-            f"Captured by tests/hardware/capture_sysfs.py from Debian kernel {release}\n"
-            f"under qemu: {SCENARIOS[name].description}.\n"
-            f"Modules loaded in the guest: {' '.join(SCENARIOS[name].load)}.\n")
-        (dest / "RELEASE").write_text(release + "\n")
-        print(f"{name}: {count} entries in {dest}")
+        try:
+            count = capture(name, base, release, DATA / name)
+        except CaptureError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{name}: {count} entries in {DATA / name}")
     return 0
 
 

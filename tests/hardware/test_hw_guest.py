@@ -69,3 +69,28 @@ def test_enable_driver_binds_a_real_nic(kernel_root: Root, tmp_path: Path) -> No
     assert f": {interfaces[0]}:" in steps["ip-link"]["stdout"], why
     assert "e1000" in steps["lsmod"]["stdout"].split(), why
     assert (run.out / "results" / "hardware-page.png").stat().st_size > 1000
+
+
+def test_capture_script_reproduces_the_committed_tree(kernel_root: Root, tmp_path: Path) -> None:
+    """The committed qemu-pc tree is what the kernel shows: boot it again and compare.
+
+    USB, HID and SCSI devices appear asynchronously, so the comparison covers
+    the devices the kernel sets up synchronously (PCI, virtio, platform, ACPI).
+    """
+    import capture_sysfs
+    from sysfs_roots import DATA
+
+    from kmodgui.core.devices import read_devices
+
+    dest = tmp_path / "qemu-pc"
+    assert capture_sysfs.capture("qemu-pc", kernel_root.base, kernel_root.release, dest) > 300
+    assert (dest / "RELEASE").read_text().strip() == kernel_root.release
+
+    def summary(base: Path) -> set[tuple[str, str, str | None, str | None]]:
+        return {(d.syspath, d.modalias, d.driver, d.driver_module)
+                for d in read_devices(Root(base, kernel_root.release))
+                if d.bus in ("pci", "virtio", "platform", "acpi")}
+
+    fresh, committed = summary(dest), summary(DATA / "qemu-pc")
+    assert len(committed) > 40
+    assert fresh == committed
