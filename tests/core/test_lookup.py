@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from kmodgui.core.errors import ModuleNotFound
+from kmodgui.core.installed import read_alias, read_builtin, read_dep
 from kmodgui.core.lookup import Lookup, ModuleMatch
 from kmodgui.core.modprobe_config import ModprobeConfig
 from kmodgui.core.names import InvalidAlias, normalize_alias
@@ -145,3 +147,55 @@ def test_unknown_release_is_not_a_crash(tmp_path: Path) -> None:
     assert lookup.find("ext4") == []
     with pytest.raises(ModuleNotFound, match="not found in directory"):
         lookup.dependency_order("ext4")
+
+
+def _random_config(rng: random.Random, pool: list[str]) -> str:
+    def name() -> str:
+        chosen = rng.choice(pool)
+        return chosen.replace("_", "-") if rng.random() < 0.3 else chosen
+
+    lines = []
+    for _ in range(rng.randint(3, 14)):
+        kind = rng.choice(["softdep", "softdep", "install", "remove", "options", "alias",
+                           "blacklist", "softdep-glob"])
+        if kind == "softdep":
+            words = [rng.choice(["pre:", "post:", name(), name()])
+                     for _ in range(rng.randint(1, 5))]
+            lines.append(f"softdep {name()} {' '.join(words)}")
+        elif kind == "softdep-glob":
+            lines.append(f"softdep {name()[:3]}* pre: {name()}")
+        elif kind in ("install", "remove"):
+            lines.append(f"{kind} {name()} /bin/true $CMDLINE_OPTS")
+        elif kind == "options":
+            lines.append(f"options {name()} x={rng.randint(0, 9)}")
+        elif kind == "alias":
+            lines.append(f"alias {name()}{rng.choice(['', '*', '-x'])} {name()}")
+        else:
+            lines.append(f"blacklist {name()}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_configurations_match_modprobe(kernel_root: Root, tmp_path: Path,
+                                              seed: int) -> None:
+    """Random softdeps, commands, options, aliases and blacklists over real module names."""
+    rng = random.Random(seed)
+    plain = [p for p, _ in read_alias(kernel_root) if not any(c in p for c in "*?[")]
+    pool = [*rng.sample(sorted(read_dep(kernel_root)), 12),
+            *rng.sample(read_builtin(kernel_root), 3), *rng.sample(plain, 4),
+            "nosuch", "crypto-crc32c"]
+    (tmp_path / "random.conf").write_text(_random_config(rng, pool))
+    config = ModprobeConfig.load(kernel_root, [tmp_path], kernel_cmdline=False)
+    host = ModprobeConfig.load(Root(Path("/"), kernel_root.release), [tmp_path / "none"])
+    config.entries += [e for e in host.entries if e.source.file == "/proc/cmdline"]
+    lookup = Lookup(kernel_root, config)
+    for name in rng.sample(pool, 6):
+        shown = modprobe(kernel_root, tmp_path, "--show-depends", name)
+        if shown.returncode:
+            with pytest.raises(ModuleNotFound):
+                lookup.dependency_order(name)
+        else:
+            assert "".join(s.show_line() + "\n" for s in lookup.dependency_order(name)) == \
+                shown.stdout, name
+        resolved = modprobe(kernel_root, tmp_path, "-R", name)
+        assert "".join(n + "\n" for n in lookup.resolve(name)) == resolved.stdout, name
