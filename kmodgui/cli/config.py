@@ -39,7 +39,8 @@ def as_json(modprobe: ModprobeConfig, load: ModulesLoad) -> dict[str, object]:
             "files": modprobe.files,
             "entries": [{"kind": e.kind, "module": e.module, "value": e.value,
                          "pre": list(e.pre), "post": list(e.post),
-                         "file": e.source.file, "line": e.source.line}
+                         "file": e.source.file, "line": e.source.line,
+                         "effective": modprobe.shadowed_by(e) is None}
                         for e in modprobe.entries],
             "warnings": modprobe.warnings,
         },
@@ -60,7 +61,10 @@ def as_text(modprobe: ModprobeConfig, load: ModulesLoad) -> str:
     entries = [e for kind in ("blacklist", "install", "remove", "alias", "options", "softdep")
                for e in modprobe.entries if e.kind == kind]
     width = min(60, max((len(e.dump_line()) for e in entries), default=0))
-    lines += [f"{e.dump_line():<{width}}  # {e.source}" for e in entries]
+    for e in entries:
+        shadow = modprobe.shadowed_by(e)
+        note = f" (no effect: {shadow.source} comes first)" if shadow is not None else ""
+        lines.append(f"{e.dump_line():<{width}}  # {e.source}{note}")
     lines.append("")
     lines.append("# modules-load.d: modules loaded at boot")
     lines += [f"#   {f}" for f in load.files] or ["#   (no files)"]

@@ -222,6 +222,21 @@ class ModprobeConfig:
         return next((e for e in self.entries
                      if e.kind == "softdep" and fnmatch(e.module, name)), None)
 
+    def shadowed_by(self, entry: ConfigEntry) -> ConfigEntry | None:
+        """The earlier entry that makes ``entry`` ineffective, if any.
+
+        Only the first ``softdep``, ``install`` or ``remove`` line for a module
+        counts; a later line with the same module word changes nothing.
+        """
+        if entry.kind not in ("softdep", "install", "remove"):
+            return None
+        for other in self.entries:
+            if other is entry:
+                return None
+            if other.kind == entry.kind and other.module == entry.module:
+                return other
+        return None
+
     def settings_for(self, name: str) -> list[Setting]:
         """What applies to module ``name``, for the catalog and the window."""
         result = []

@@ -27,6 +27,7 @@ def tree(tmp_path: Path) -> Path:
     write(tmp_path / "lib/modprobe.d/sound.conf", "options snd-hda-intel overridden=1\n")
     write(tmp_path / "lib/modprobe.d/bad.conf", "nonsense here\n")
     write(tmp_path / "lib/modules" / RELEASE / "modules.softdep", "softdep ext4 pre: crc32c\n")
+    write(tmp_path / "etc/modprobe.d/zz-ext4.conf", "softdep ext4 pre: never-used\n")
     write(tmp_path / "etc/modules-load.d/boot.conf", "# at boot\nloop\n")
     write(tmp_path / "proc/cmdline", "ro ext4.debug=1 modules_load=dummy\n")
     return tmp_path
@@ -46,10 +47,12 @@ def test_json(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sound = str(tree / "etc/modprobe.d/sound.conf")
     assert entries["options", "snd_hda_intel"] == {
         "kind": "options", "module": "snd_hda_intel", "value": "model=auto   power_save=1",
-        "pre": [], "post": [], "file": sound, "line": 1}
+        "pre": [], "post": [], "file": sound, "line": 1, "effective": True}
     assert entries["alias", "my_sound"]["line"] == 3
     assert entries["blacklist", "pcspkr"]["file"].endswith("etc/modprobe.d/blacklist.conf")
-    assert entries["softdep", "ext4"]["pre"] == ["crc32c"]
+    softdeps = [e for e in data["modprobe"]["entries"] if e["kind"] == "softdep"]
+    assert [(e["pre"], e["effective"]) for e in softdeps] == [
+        (["crc32c"], True), (["never-used"], False)]   # only the first softdep counts
     assert entries["options", "ext4"]["file"] == str(tree / "proc/cmdline")
     assert ("options", "snd_hda_intel") in entries and all(
         "overridden" not in e["value"] for e in data["modprobe"]["entries"])
@@ -69,6 +72,9 @@ def test_text_lists_every_entry_with_its_source(tree: Path,
     assert blacklist.endswith(f"# {tree}/etc/modprobe.d/blacklist.conf:2")
     assert any(line.startswith("loop") and line.endswith("boot.conf:2") for line in lines)
     assert "# warnings" in lines
+    shadowed = next(line for line in lines if "never-used" in line)
+    assert shadowed.endswith(f"zz-ext4.conf:1 (no effect: {tree}/lib/modules/{RELEASE}"
+                             "/modules.softdep:1 comes first)")
 
 
 def test_dash_C_matches_modprobe_c(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
