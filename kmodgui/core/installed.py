@@ -243,19 +243,3 @@ class InstalledIndex:
     def path_of(self, relative: str) -> str:
         """kmod's ``path_join``: a ``modules.dep`` path made absolute under the release dir."""
         return relative if relative.startswith("/") else f"{self.dirname}/{relative}"
-
-    def required_by(self) -> dict[str, list[str]]:
-        """Reverse of the direct dependencies: module → modules that need it.
-
-        ``modules.dep`` lists the whole closure, so "direct" is taken from the
-        module's own ``depends=`` field order: a dependency is direct when no
-        other dependency of the same module already needs it.
-        """
-        entries = read_dep(self.root)
-        closure = {name: set(e.depends_names) for name, e in entries.items()}
-        result: dict[str, list[str]] = {}
-        for name, deps in closure.items():
-            for dep in sorted(deps):
-                if not any(dep in closure.get(other, ()) for other in deps if other != dep):
-                    result.setdefault(dep, []).append(name)
-        return result
