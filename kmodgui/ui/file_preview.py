@@ -1,8 +1,9 @@
 """What a module file would do if inserted, worked out before anything is loaded.
 
 Its modinfo, whether its vermagic names the inspected kernel release, whether
-it carries a signature, and which of the symbols it imports neither the
-kernel image (``System.map``'s ``__ksymtab_`` entries) nor an installed module
+it carries a signature, and which of the symbols it imports (``__versions``)
+neither the kernel image (``__ksymtab_`` entries of the real ``System.map`` or
+of the running kernel's symbol table) nor an installed module
 (``modules.symbols``) provides. Qt-free; runs in a worker thread.
 """
 
@@ -38,19 +39,34 @@ class FilePreview:
         return [v for k, v in self.modinfo if k == "depends" and v]
 
 
-def kernel_exports(root: Root) -> set[str] | None:
-    """Symbols the kernel image exports, from ``/boot/System.map-<release>``; None if absent."""
-    path = root.path(f"/boot/System.map-{root.release}")
-    try:
-        text = path.read_text(encoding="latin-1")
-    except OSError:
-        return None
+def _ksymtab_names(lines: list[str]) -> set[str]:
     exports: set[str] = set()
-    for line in text.splitlines():
-        name = line.rsplit(" ", 1)[-1]
+    for line in lines:
+        name = line.split()[2] if line.count(" ") >= 2 else ""
         if name.startswith("__ksymtab_"):
             exports.add(name.removeprefix("__ksymtab_gpl_").removeprefix("__ksymtab_"))
     return exports
+
+
+def kernel_exports(root: Root) -> set[str] | None:
+    """Symbols the kernel image exports; None when nothing trustworthy says so.
+
+    ``/boot/System.map-<release>`` when it is the real one (Debian ships a
+    placeholder and puts the real map in the -dbg package), else the running
+    kernel's ``kallsyms`` when the root is this system and the release is running.
+    """
+    sources = [root.path(f"/boot/System.map-{root.release}")]
+    if root.is_host and root.release == os.uname().release:
+        sources.append(root.proc_modules.with_name("kallsyms"))
+    for path in sources:
+        try:
+            text = path.read_text(encoding="latin-1")
+        except OSError:
+            continue
+        exports = _ksymtab_names(text.splitlines())
+        if exports:
+            return exports
+    return None
 
 
 def module_exports(root: Root) -> dict[str, list[str]]:
