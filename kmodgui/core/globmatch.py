@@ -143,7 +143,7 @@ def compile_pattern(pattern: str) -> Callable[[str], re.Match[str] | None]:
 
 def fnmatch(pattern: str, name: str) -> bool:
     """True when ``name`` matches the glibc shell pattern ``pattern`` (flags 0)."""
-    if not any(ch in pattern for ch in "*?[\\"):
+    if not has_wildcard(pattern):
         return pattern == name
     return compile_pattern(pattern)(name) is not None
 

@@ -101,6 +101,8 @@ def test_writer_roundtrip_both_layouts(entries: Entries, probe: str) -> None:
         index = IndexFile(write_index(entries, preorder))
         for key, values in entries.items():
             assert index.search(key.decode()) == values[0][1].decode()
+            assert [(v.priority, v.value) for v in index.search_values(key.decode())] == \
+                [(p, v.decode()) for p, v in values]
         expected = sorted((pr, v.decode()) for k, vals in entries.items()
                           for pr, v in vals if fnmatch(k.decode("latin-1"), probe))
         got = [(v.priority, v.value) for v in index.search_wild(probe)]
