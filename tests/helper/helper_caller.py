@@ -17,6 +17,7 @@ from typing import Any
 
 from dbus_fast import BusType, Message, MessageFlag, MessageType, Variant
 from dbus_fast.aio import MessageBus
+from dbus_fast.errors import InvalidMessageError, SignatureBodyMismatchError
 
 BUS_NAME = "org.kmodgui.Helper1"
 PATH = "/org/kmodgui/Helper1"
@@ -103,7 +104,12 @@ async def run_calls(calls: list[dict[str, Any]], *, parallel: bool = False,
             replies = await asyncio.gather(*(bus.call(m) for m in messages))
             return [result_of(r) for r in replies]
         for call in calls:
-            message = make_message(call)
+            try:
+                message = make_message(call)
+                message._marshall(True)
+            except (InvalidMessageError, SignatureBodyMismatchError) as exc:
+                results.append({"type": "unsendable", "body": [str(exc)]})
+                continue
             if call.get("disconnect"):  # send and go away without waiting for the reply
                 bus.send(message)
                 await asyncio.sleep(0.2)
