@@ -6,8 +6,10 @@ one on the guest's real /sys; the load goes through a helper client:
 
 * ``agent``: a client that asks the guest's root agent to run ``modprobe``
   (proves the page against a real kernel binding a real device);
-* ``helper``: the window's own client to the privileged helper
-  (:func:`kmodgui.ui.helper_link.connect_helper`), over the system bus.
+* ``helper``: the privileged helper itself, activated on the system bus and
+  authorised by the real polkitd, called with dbus-fast (the guest tier's
+  ``guestlib``) behind the window's HelperClient interface;
+* ``window``: the window's own client (:func:`kmodgui.ui.helper_link.connect_helper`).
 
 What happened is written as JSON to ``$KMGTEST_OUT/results/hardware.json``.
 """
@@ -33,6 +35,7 @@ from kmodgui.core.paths import Root
 
 OUT = Path(os.environ.get("KMGTEST_OUT", "/kmgout")) / "results" / "hardware.json"
 AGENT_SOCKET = "/run/kmgtest/root.sock"
+SIGNATURES = {"Load": "sasa{sv}", "SetLoadAtBoot": "sba{sv}", "SetBlacklist": "ssa{sv}"}
 
 
 def agent(argv: list[str]) -> dict[str, Any]:
@@ -69,6 +72,29 @@ class AgentClient:
                 "org.kmodgui.Error.Failed", result["stderr"], log)))
 
 
+class HelperBusClient:
+    """A HelperClient that calls the real helper over the system bus (blocking, then queued)."""
+
+    def call(self, method: str, args: Sequence[object],
+             on_reply: Callable[[dict[str, Any]], None],
+             on_error: Callable[[Any], None]) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "guest" / "inside"))
+        import guestlib
+
+        from kmodgui.ui.operations import CallError
+
+        body = list(args)
+        options = body.pop() if body and isinstance(body[-1], dict) else {}
+        try:
+            result = guestlib.call(method, SIGNATURES[method], *body,
+                                   guestlib.options(**options))
+        except guestlib.HelperError as exc:
+            error = CallError(exc.name, exc.message, exc.kernel_log)
+            QTimer.singleShot(0, lambda: on_error(error))
+            return
+        QTimer.singleShot(0, lambda: on_reply(result))
+
+
 def wait(app: QApplication, condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -86,7 +112,7 @@ def main(mode: str) -> dict[str, Any]:
     app = QApplication.instance() or QApplication(["guest-enable"])
     root = Root.create()
     report: dict[str, Any] = {"mode": mode}
-    if mode == "helper":
+    if mode == "window":
         from kmodgui.ui.helper_link import connect_helper
 
         client, capabilities = connect_helper(root)
@@ -94,6 +120,8 @@ def main(mode: str) -> dict[str, Any]:
         if client is None:
             report["error"] = "connect_helper gave no client"
             return report
+    elif mode == "helper":
+        client = HelperBusClient()
     else:
         client = AgentClient()
     operations = Operations(client)
