@@ -145,10 +145,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.resize(1000, 680)
 
-        quit_shortcut = QShortcut(QKeySequence.StandardKey.Quit, self)
-        quit_shortcut.activated.connect(self.close)
-        close_shortcut = QShortcut(QKeySequence.StandardKey.Close, self)
-        close_shortcut.activated.connect(self.close)
+        # Ctrl+Q spelled out too: some platform themes bind no key to StandardKey.Quit.
+        # (Two shortcuts on one key would be ambiguous and do nothing: add it only if missing.)
+        keys = [*QKeySequence.keyBindings(QKeySequence.StandardKey.Quit),
+                *QKeySequence.keyBindings(QKeySequence.StandardKey.Close)]
+        if QKeySequence("Ctrl+Q") not in keys:
+            keys.append(QKeySequence("Ctrl+Q"))
+        for key in keys:
+            shortcut = QShortcut(key, self)
+            shortcut.activated.connect(self.close)
         self.config_page.module_requested.connect(self.show_module)
         self.operations.operation_finished.connect(self._operation_finished)
         self._update_config_page()
