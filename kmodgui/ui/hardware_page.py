@@ -271,6 +271,7 @@ class HardwarePage(QWidget):
         self._pending: dict[int, tuple[str, str, Callable[[Any], None]]] = {}
         self._selected: Device | None = None
         self._scanning = False
+        self._scan_again = False
         self._build()
         if operations is not None:
             operations.operation_finished.connect(self._on_operation_finished)
@@ -408,6 +409,7 @@ class HardwarePage(QWidget):
     def refresh(self) -> None:
         """Read sysfs again (in the background when the window has an operations object)."""
         if self._scanning:
+            self._scan_again = True     # something changed during the scan: read again after
             return
         self._scanning = True
         def work(_progress: Callable[[int, int], None] | None = None) -> list[Device]:
@@ -419,12 +421,18 @@ class HardwarePage(QWidget):
         else:
             runner(work, self._on_scanned, self._on_scan_failed)
 
-    def _on_scan_failed(self, error: BaseException) -> None:
+    def _scan_done(self) -> None:
         self._scanning = False
+        if self._scan_again:
+            self._scan_again = False
+            QTimer.singleShot(0, self.refresh)
+
+    def _on_scan_failed(self, error: BaseException) -> None:
+        self._scan_done()
         self._set_status(_tr("Could not read the devices: {error}").format(error=error))
 
     def _on_scanned(self, result: object) -> None:
-        self._scanning = False
+        self._scan_done()
         devices = list(result) if isinstance(result, list) else []
         keep = self._selected.syspath if self._selected else None
         self.model.set_devices(devices)

@@ -227,3 +227,33 @@ def test_module_pane_matcher_and_catalog(qtbot: Any, pc: Root) -> None:
     page.set_catalog(catalog)
     assert page.candidateModel.row(0) == ("e1000", "available",
                                           "Intel(R) PRO/1000 Network Driver")
+
+
+class BrokenFinder:
+    """A lookup whose index vanished mid-scan (an unexpected error, not a KmodguiError)."""
+
+    config = type("Config", (), {"entries": []})()
+
+    def find(self, name: str) -> list[Any]:
+        raise RuntimeError("index vanished")
+
+
+def test_scan_failure_is_reported_not_raised(qtbot: Any, pc: Root) -> None:
+    operations = Operations(KernelStandIn(pc))
+    page = HardwarePage(pc, None, operations, finder=BrokenFinder())
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: "Could not read the devices" in page.statusLabel.text(),
+                    timeout=10000)
+    assert "index vanished" in page.statusLabel.text()
+    assert page.model.rowCount() == 0
+    operations.wait_for_background()
+
+
+def test_refresh_during_a_scan_reads_again(qtbot: Any, pc: Root) -> None:
+    operations = Operations(KernelStandIn(pc))
+    page = HardwarePage(pc, None, operations)      # its first scan is running
+    qtbot.addWidget(page)
+    with qtbot.waitSignals([page.devices_loaded, page.devices_loaded], timeout=20000):
+        page.refresh()
+    assert page.model.rowCount() > 40
+    operations.wait_for_background()
