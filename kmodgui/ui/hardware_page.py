@@ -268,7 +268,7 @@ class HardwarePage(QWidget):
         self._catalog = catalog
         self._operations = operations
         self._finder = finder
-        self._pending: dict[int, tuple[str, str, Callable[[Any], None]]] = {}
+        self._pending: dict[int, Callable[[Any], None]] = {}   # operation id → its follow-up
         self._selected: Device | None = None
         self._scanning = False
         self._scan_again = False
@@ -566,9 +566,8 @@ class HardwarePage(QWidget):
             self.module_activated.emit(module)
 
     # -- actions --------------------------------------------------------------------------
-    def _start(self, operation: Any, kind: str, syspath: str,
-               done: Callable[[Any], None]) -> None:
-        self._pending[int(operation.id)] = (kind, syspath, done)
+    def _start(self, operation: Any, done: Callable[[Any], None]) -> None:
+        self._pending[int(operation.id)] = done
         self._update_buttons()
         if operation.state != "running":        # a client that answered at once
             self._on_operation_finished(operation)
@@ -580,15 +579,14 @@ class HardwarePage(QWidget):
             return
         self._set_status(_tr("Loading {module}…").format(module=candidate.module))
         operation = self._operations.load(candidate.module)
-        self._start(operation, "load", device.syspath,
-                    lambda op: self._after_load(op, device, candidate.module))
+        self._start(operation, lambda op: self._after_load(op, device, candidate.module))
 
     def load_at_boot(self) -> None:
         candidate = self.selected_candidate()
         if candidate is None or self._operations is None or self._selected is None:
             return
         operation = self._operations.set_load_at_boot(candidate.module, True)
-        self._start(operation, "boot", self._selected.syspath, lambda op: self._report(
+        self._start(operation, lambda op: self._report(
             op, _tr("{module} will be loaded at every boot.").format(module=candidate.module)))
 
     def unblacklist(self) -> None:
@@ -596,15 +594,14 @@ class HardwarePage(QWidget):
         if candidate is None or self._operations is None or self._selected is None:
             return
         operation = self._operations.set_blacklist(candidate.module, "none")
-        self._start(operation, "unblacklist", self._selected.syspath, lambda op: self._report(
+        self._start(operation, lambda op: self._report(
             op, _tr("{module} is no longer blacklisted.").format(module=candidate.module),
             rescan=True))
 
     def _on_operation_finished(self, operation: Any) -> None:
-        entry = self._pending.pop(int(operation.id), None)
-        if entry is None:
+        done = self._pending.pop(int(operation.id), None)
+        if done is None:
             return
-        _kind, _syspath, done = entry
         self._update_buttons()
         done(operation)
 
