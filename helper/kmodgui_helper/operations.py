@@ -166,19 +166,23 @@ def set_parameter(root: Root, module: str, parameter: str, value: str) -> Result
             raise HelperError(errors.NOT_LOADED, f"{module} is not loaded") from exc
         try:
             fds.append(_open_step("parameters", fds[-1]))
-            fd = os.open(parameter, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1])
+            info = os.stat(parameter, dir_fd=fds[-1], follow_symlinks=False)
         except FileNotFoundError as exc:
             raise HelperError(errors.NOT_FOUND,
                               f"{module} has no parameter {parameter}") from exc
         except OSError as exc:
-            raise HelperError(errors.INVALID_PARAMETER,
-                              f"the parameter {parameter} of {module} cannot be changed "
-                              f"while the module is loaded ({exc.strerror})") from exc
-        fds.append(fd)
-        info = os.fstat(fd)
+            raise HelperError(errors.NOT_FOUND, f"{module} has no parameters") from exc
         if not stat.S_ISREG(info.st_mode) or not info.st_mode & stat.S_IWUSR:
             raise HelperError(errors.INVALID_PARAMETER, f"the parameter {parameter} of "
                               f"{module} cannot be changed while the module is loaded")
+        try:
+            fds.append(os.open(parameter, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                               dir_fd=fds[-1]))
+        except OSError as exc:
+            raise HelperError(errors.INVALID_PARAMETER,
+                              f"the parameter {parameter} of {module} cannot be changed "
+                              f"({exc.strerror})") from exc
+        fd = fds[-1]
         with KernelLog() as klog:
             try:
                 os.write(fd, value.encode())

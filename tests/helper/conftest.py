@@ -93,6 +93,10 @@ class HelperBus:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
+    def helper_log(self) -> Path:
+        return self.directory / "helper.log"
+
+    @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address,
                 "PYTHONDONTWRITEBYTECODE": "1"}
@@ -177,7 +181,10 @@ def _helper_exec(library: str, bus: HelperBus) -> str:
            "PYTHONDONTWRITEBYTECODE=1"]
     if library == "dbus_next":
         env.append(f"PYTHONPATH={DBUS_NEXT_DIR}")
-    return " ".join(["/usr/bin/env", "-i", *env, sys.executable, "-m", "kmodgui_helper"])
+    command = " ".join(["exec", "/usr/bin/env", "-i", *env, sys.executable, "-m",
+                        "kmodgui_helper", f"2>>{bus.helper_log}"])
+    # dbus-daemon discards an activated service's output: keep it for the tests
+    return f"/bin/sh -c '{command}'"
 
 
 def _check_tools() -> None:

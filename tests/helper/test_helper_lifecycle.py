@@ -1,0 +1,52 @@
+"""One operation at a time, callers that go away, idle exit and re-activation."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from conftest import IDLE_TIMEOUT
+
+pytestmark = pytest.mark.bus
+
+SLOW = "kmodgui_slow"  # the test rules make polkit take 2 s (and grant 'nobody') for it
+
+
+def boot(module: str, enabled: bool = True) -> dict[str, Any]:
+    return {"member": "SetLoadAtBoot", "signature": "sba{sv}", "body": [module, enabled, {}]}
+
+
+def test_runs_on_the_chosen_library(bus: Any) -> None:
+    bus.ensure_helper()
+    assert f", {bus.library})" in bus.helper_log.read_text()
+
+
+def test_concurrent_calls_get_busy(bus: Any) -> None:
+    target = bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf"
+    first, second = bus.call(boot(SLOW), {"member": "SetBlacklist", "signature": "ssa{sv}",
+                                          "body": [SLOW, "autoload", {}]}, parallel=True)
+    assert first["type"] == "return", first
+    assert second["error_name"] == "org.kmodgui.Error.Busy", second
+    assert target.exists()
+    assert not (bus.root / "etc" / "modprobe.d" / f"kmodgui-{SLOW}.conf").exists()
+    # the slot is free again afterwards
+    assert bus.call(boot(SLOW, False))[0]["type"] == "return"
+    assert not target.exists()
+
+
+def test_a_caller_that_disconnects_is_not_served(bus: Any) -> None:
+    target = bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf"
+    bus.ensure_helper()
+    bus.call({**boot(SLOW), "disconnect": True})
+    time.sleep(3)
+    assert not target.exists()
+    assert "has gone away; not done" in bus.helper_log.read_text()
+
+
+def test_idle_exit_and_reactivation(bus: Any) -> None:
+    first = bus.ensure_helper()
+    assert bus.wait_gone(IDLE_TIMEOUT + 5), "the helper did not exit when idle"
+    second = bus.ensure_helper()
+    assert second != first
+    assert bus.call({"member": "GetCapabilities"})[0]["type"] == "return"
