@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmodgui.core.errors import IndexFileError, ModuleNotFound
+from kmodgui.core.globmatch import fnmatch
 from kmodgui.core.installed import InstalledIndex, read_dep
 from kmodgui.core.modprobe_config import ModprobeConfig
 from kmodgui.core.names import InvalidAlias, normalize_alias, normalize_module_name
@@ -162,8 +163,6 @@ class Lookup:
     # -- the seven lookup sources, in kmod's order -------------------------------
 
     def _from_config(self, name: str) -> list[_Mod]:
-        from kmodgui.core.globmatch import fnmatch
-
         return [self._by_alias(e.module, e.value) for e in self.config.aliases
                 if fnmatch(e.module, name)]
 
