@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.records import Source
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
-from kmodgui.ui.widgets import plain_table
+from kmodgui.ui.widgets import plain_table, shown_path
 
 OUR_PREFIX = "kmodgui-"
 
@@ -50,7 +50,8 @@ class ConfigPage(QWidget):
         super().__init__(parent)
         self.setObjectName("configPage")
         self.model = RowsModel([self.tr("Module"), self.tr("Setting"), self.tr("Value"),
-                                self.tr("File"), self.tr("Editable")], self)
+                                self.tr("Editable"), self.tr("File")], self)
+        self._base = ""
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
@@ -70,7 +71,7 @@ class ConfigPage(QWidget):
         self.table.setModel(self.proxy)
         header = self.table.horizontalHeader()
         em = self.fontMetrics().horizontalAdvance("M")
-        for column, chars in enumerate((14, 7, 22, 26)):
+        for column, chars in enumerate((14, 7, 24, 9)):
             header.resizeSection(column, em * chars)
         self.empty = QLabel(self.tr("No module settings are configured on this system."))
         self.empty.setObjectName("configEmpty")
@@ -96,11 +97,13 @@ class ConfigPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
-    def set_rows(self, rows: list[ConfigRow]) -> None:
+    def set_rows(self, rows: list[ConfigRow], base: str = "") -> None:
+        """Show ``rows``; file names are shown relative to the inspected root ``base``."""
         rows = sorted(rows, key=lambda r: (r.module, r.source.file, r.source.line))
         self.model.set_rows(
-            [(r.module, r.kind, r.value, str(r.source),
-              self.tr("yes (kmodgui)") if r.ours else self.tr("no")) for r in rows],
+            [(r.module, r.kind, r.value,
+              self.tr("yes (kmodgui)") if r.ours else self.tr("no"),
+              f"{shown_path(base, r.source.file)}:{r.source.line}") for r in rows],
             rows)
         self.empty.setVisible(not rows)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
@@ -64,3 +66,11 @@ def plain_table(view: QTableView, name: str) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setHighlightSections(False)
     return view
+
+
+def shown_path(base: os.PathLike[str] | str, path: str) -> str:
+    """A path as the inspected system sees it: ``/lib/...`` rather than ``<base>/lib/...``."""
+    base_text = os.fspath(base).rstrip("/")
+    if base_text and path.startswith(base_text + "/"):
+        return path[len(base_text):]
+    return path

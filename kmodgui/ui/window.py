@@ -69,6 +69,16 @@ def modinfo_text(record: ModuleRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _softdep_text(entry: Any) -> str:
+    """``pre: a b post: c`` for a softdep entry whose value is kept as lists."""
+    parts = []
+    if getattr(entry, "pre", ()):
+        parts.append("pre: " + " ".join(entry.pre))
+    if getattr(entry, "post", ()):
+        parts.append("post: " + " ".join(entry.post))
+    return " ".join(parts)
+
+
 class MainWindow(QMainWindow):
     """Signals:
         catalog_loaded(): the full catalog (descriptions, parameters) is shown.
@@ -260,7 +270,8 @@ class MainWindow(QMainWindow):
             from kmodgui.core.modprobe_config import ModprobeConfig
 
             config = ModprobeConfig.load(self.root)
-            rows += [ConfigRow(e.module, e.kind, e.value, e.source) for e in config.entries]
+            rows += [ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source)
+                     for e in config.entries]
         except Exception:  # noqa: S110 - the page then shows what the records know
             pass
         known = {(r.module, r.source) for r in rows}
@@ -269,7 +280,7 @@ class MainWindow(QMainWindow):
                 if (record.name, setting.source) not in known and setting.kind == "load":
                     rows.append(ConfigRow(record.name, setting.kind, setting.value,
                                           setting.source))
-        self.config_page.set_rows(rows)
+        self.config_page.set_rows(rows, str(self.root.base))
 
     # -- devices (for the Aliases tab) -----------------------------------------------------
     def _device_rows(self, record: ModuleRecord) -> Sequence[tuple[str, str, str]]:

@@ -74,10 +74,8 @@ def write_live_state(base: Path, loaded: dict[str, tuple[int, int, list[str]]]) 
     (base / "proc" / "modules").write_text(proc_modules_text(loaded))
 
 
-@pytest.fixture
-def live_root(tmp_path: Path, kernel_root: Root) -> Root:
-    """The real kernel tree with a live state and configuration of our own."""
-    base = tmp_path / "root"
+def make_live_root(base: Path, kernel_root: Root) -> Root:
+    """The real kernel tree under ``base`` with a live state and configuration of our own."""
     base.mkdir()
     for part in ("lib", "boot", "usr"):
         if (kernel_root.base / part).exists():
@@ -88,6 +86,24 @@ def live_root(tmp_path: Path, kernel_root: Root) -> Root:
         (conf / name).write_text(text)
     write_live_state(base, LOADED)
     return Root(base, kernel_root.release)
+
+
+@pytest.fixture(scope="session")
+def live_root(tmp_path_factory: pytest.TempPathFactory, kernel_root: Root) -> Root:
+    """A live tree shared by tests that only read it (the window never writes)."""
+    return make_live_root(tmp_path_factory.mktemp("live") / "root", kernel_root)
+
+
+@pytest.fixture
+def mutable_root(tmp_path: Path, kernel_root: Root) -> Root:
+    """A live tree of this test's own, for tests that load and unload by writing it."""
+    return make_live_root(tmp_path / "root", kernel_root)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One catalog cache for the window tests, so only the first reads every module file."""
+    return tmp_path_factory.mktemp("catalog-cache")
 
 
 @dataclass
@@ -122,10 +138,12 @@ def client() -> RecordingClient:
 
 
 @pytest.fixture
-def window(qtbot: Any, live_root: Root, client: RecordingClient) -> Iterator[Any]:
+def window(qtbot: Any, live_root: Root, client: RecordingClient, shared_cache: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The main window on the live tree, its full catalog loaded."""
     from kmodgui.ui.window import MainWindow
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     win = MainWindow(live_root, client, capabilities={"force-unload": True}, full_catalog=False)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.catalog_loaded, timeout=30000):

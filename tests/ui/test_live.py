@@ -12,32 +12,32 @@ from kmodgui.ui.module_model import Column
 from .conftest import LOADED, write_live_state
 
 
-def test_window_follows_a_load_and_an_unload_within_a_second(qtbot: Any, live_root: Root,
+def test_window_follows_a_load_and_an_unload_within_a_second(qtbot: Any, mutable_root: Root,
                                                              client: Any) -> None:
     from kmodgui.ui.window import MainWindow
 
-    win = MainWindow(live_root, client, full_catalog=False)
+    win = MainWindow(mutable_root, client, full_catalog=False)
     qtbot.addWidget(win)
     assert win.watcher is not None and win.watcher.mode == "poll"
     row = win.model.row_of("snd_hda_intel")
     assert win.model.index(row, Column.STATE).data() == "Available"
     now = {"snd_hda_intel": (61440, 0, []), **LOADED}
     with qtbot.waitSignal(win.live_updated, timeout=1500) as blocker:
-        write_live_state(live_root.base, now)
+        write_live_state(mutable_root.base, now)
     assert "snd_hda_intel" in blocker.args[0]
     assert win.model.index(row, Column.STATE).data() == "Loaded"
     assert win.model.index(row, Column.SIZE).data().startswith("60")
     del now["psmouse"]
     with qtbot.waitSignal(win.live_updated, timeout=1500) as blocker:
-        write_live_state(live_root.base, now)
+        write_live_state(mutable_root.base, now)
     assert "psmouse" in blocker.args[0]
     assert win.model.index(win.model.row_of("psmouse"), Column.STATE).data() == "Available"
     win.close()
     assert win.watcher.mode == "off"
 
 
-def test_unchanged_tree_emits_nothing(qtbot: Any, live_root: Root) -> None:
-    watcher = LiveWatcher(live_root, interval_ms=50)
+def test_unchanged_tree_emits_nothing(qtbot: Any, mutable_root: Root) -> None:
+    watcher = LiveWatcher(mutable_root, interval_ms=50)
     with qtbot.assertNotEmitted(watcher.modules_changed, wait=300):
         pass
     watcher.stop()

@@ -314,8 +314,12 @@ def test_config_page_lists_settings_with_sources(window: Any) -> None:
     assert ("psmouse", "options", "rate=60 proto=imps") == rows[
         [r[0] for r in rows].index("psmouse")][:3]
     floppy = [r for r in rows if r[0] == "floppy"]
-    assert floppy and all(r[4] == "yes (kmodgui)" for r in floppy)
-    assert all(r[4] == "no" for r in rows if r[0] == "pcspkr")
+    assert floppy and all(r[3] == "yes (kmodgui)" for r in floppy)
+    assert {r[4] for r in floppy} == {"/etc/modprobe.d/kmodgui-floppy.conf:1",
+                                      "/etc/modprobe.d/kmodgui-floppy.conf:2"}
+    assert all(r[3] == "no" for r in rows if r[0] == "pcspkr")
+    softdeps = [r for r in rows if r[0] == "ext4" and r[1] == "softdep"]
+    assert softdeps and all(r[2].startswith("pre:") for r in softdeps)
     page.filter.setText("pcspkr")
     assert page.proxy.rowCount() == 1
     page.table.selectRow(0)

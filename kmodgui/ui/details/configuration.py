@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.rows_model import RowsModel
-from kmodgui.ui.widgets import aligned_form, plain_table
+from kmodgui.ui.widgets import aligned_form, plain_table, shown_path
 
 BLACKLIST_MODES = ("none", "autoload", "always")
 NEVER_LOAD_COMMANDS = ("/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true")
@@ -48,6 +48,7 @@ class ConfigurationTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._record: ModuleRecord | None = None
+        self.base = ""   # the inspected root, to show file names as that system sees them
         self.settings = RowsModel([self.tr("Setting"), self.tr("Value"), self.tr("From")], self)
         view = plain_table(QTableView(), "moduleSettingsTable")
         view.setModel(self.settings)
@@ -86,7 +87,8 @@ class ConfigurationTab(QWidget):
 
     def show_record(self, record: ModuleRecord | None) -> None:
         self._record = record
-        rows = [(s.kind, s.value, str(s.source)) for s in record.settings] if record else []
+        rows = ([(s.kind, s.value, f"{shown_path(self.base, s.source.file)}:{s.source.line}")
+                 for s in record.settings] if record else [])
         self.settings.set_rows(rows)
         for widget in (self.blacklist, self.boot):
             widget.blockSignals(True)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.module_model import shown_size, state_label, used_by_text
-from kmodgui.ui.widgets import aligned_form, value_label
+from kmodgui.ui.widgets import aligned_form, shown_path, value_label
 
 
 def vermagic_release(vermagic: str) -> str:
@@ -89,7 +89,8 @@ class OverviewTab(QWidget):
             "name": record.name,
             "state": state_label(record.state),
             "description": record.description,
-            "file": record.path or (self.tr("(built into the kernel)")
+            "file": shown_path(self._root.base, record.path) if record.path else (
+                self.tr("(built into the kernel)")
                                     if record.state.value == "builtin" else ""),
             "version": record.version,
             "license": record.license,

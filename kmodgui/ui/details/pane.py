@@ -26,6 +26,7 @@ class DetailsPane(QTabWidget):
         self.dependencies = DependenciesTab(lookup)
         self.aliases = AliasesTab(devices)
         self.configuration = ConfigurationTab()
+        self.configuration.base = str(root.base)
         self.addTab(self.overview, self.tr("Overview"))
         self.addTab(self.parameters, self.tr("Parameters"))
         self.addTab(self.dependencies, self.tr("Dependencies"))

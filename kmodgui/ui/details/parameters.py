@@ -279,7 +279,7 @@ class ParametersTab(QWidget):
         header.resizeSection(0, 150)
         header.resizeSection(1, 80)
         header.resizeSection(2, 110)
-        header.resizeSection(3, 120)
+        header.resizeSection(3, 160)
         self.empty = QLabel(self.tr("This module has no parameters."))
         self.empty.setObjectName("parametersEmpty")
         self.permanent_button = QPushButton(self.tr("Make permanent"))
