@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from kmodgui.core import loaded as live
 from kmodgui.core.errors import KmodguiError
+from kmodgui.core.globmatch import fnmatch
 from kmodgui.core.installed import read_builtin, read_dep
+from kmodgui.core.modprobe_config import ModprobeConfig
 from kmodgui.core.names import module_name_from_path, normalize_module_name
 from kmodgui.core.paths import Root
-from kmodgui.core.records import ModuleRecord, ModuleState, Parameter, Setting
+from kmodgui.core.records import ModuleRecord, ModuleState, Parameter
 
 Progress = Callable[[int, int], None]
 
@@ -183,22 +185,30 @@ def _link_required_by(records: dict[str, ModuleRecord]) -> None:
                 target.required_by.append(name)
 
 
+def _configured_names(config: ModprobeConfig, records: dict[str, ModuleRecord]) -> set[str]:
+    """The records any entry can apply to (asking each record costs ~0.4 s on 4000)."""
+    names: set[str] = set()
+    for entry in config.entries:
+        word = entry.value if entry.kind == "alias" else entry.module
+        if entry.kind in ("install", "remove", "softdep") and any(c in word for c in "*?[\\"):
+            names.update(n for n in records if fnmatch(word, n))
+        else:
+            names.add(normalize_module_name(word))
+    return names & records.keys()
+
+
 def _apply_config(root: Root, records: dict[str, ModuleRecord], warnings: list[str]) -> None:
-    from kmodgui.core.modprobe_config import ModprobeConfig
     from kmodgui.core.modules_load import ModulesLoad
 
     config = ModprobeConfig.load(root)
     warnings.extend(config.warnings)
-    for entry in config.entries:
-        target = entry.value if entry.kind == "alias" else entry.module
-        record = records.get(normalize_module_name(target))
-        if record is None:
-            continue
-        record.settings.append(entry.as_setting() if entry.kind != "alias" else
-                               Setting("alias", entry.module, entry.source))
-        if entry.kind == "softdep":
-            record.softdep_pre = [normalize_module_name(m) for m in entry.pre]
-            record.softdep_post = [normalize_module_name(m) for m in entry.post]
+    for name in _configured_names(config, records):
+        record = records[name]
+        record.settings.extend(config.settings_for(name))
+        softdep = config.softdep_for(name)
+        if softdep is not None:
+            record.softdep_pre = [normalize_module_name(m) for m in softdep.pre]
+            record.softdep_post = [normalize_module_name(m) for m in softdep.post]
     boot = ModulesLoad.load(root)
     warnings.extend(boot.warnings)
     for item in boot.entries:

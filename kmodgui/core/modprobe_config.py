@@ -251,7 +251,9 @@ class ModprobeConfig:
             else:
                 applies = e.module == name
             if applies:
-                result.append(e.as_setting())
+                # For an alias the useful word is the pattern, not the module it names.
+                result.append(Setting("alias", e.module, e.source) if e.kind == "alias"
+                              else e.as_setting())
         return result
 
     def dump(self) -> str:

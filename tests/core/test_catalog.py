@@ -207,3 +207,16 @@ def test_builtin_parameters_show_live_values(tmp_path: Path, kernel_root: Root) 
     again = load_catalog(root).get(builtin.name)
     live = next(p for p in again.parameters if p.name == param.name)
     assert (live.value, live.writable, live.type) == ("42", True, param.type)
+
+
+def test_softdep_patterns_and_first_line_rule(tmp_path: Path, kernel_root: Root) -> None:
+    """kmod uses the first softdep line whose pattern matches; later ones change nothing."""
+    root = make_tree(tmp_path, kernel_root, CRYPTO)
+    conf = root.base / "etc/modprobe.d"
+    conf.mkdir(parents=True)
+    (conf / "a.conf").write_text("softdep dumm* pre: xts\nsoftdep dummy post: xts\n"
+                                 "alias my-net dummy\n")
+    record = load_catalog(root).get("dummy")
+    assert (record.softdep_pre, record.softdep_post) == (["xts"], [])
+    assert ("alias", "my_net") in {(s.kind, s.value) for s in record.settings} | {
+        (s.kind, s.value.replace("-", "_")) for s in record.settings}
