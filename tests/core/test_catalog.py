@@ -218,5 +218,4 @@ def test_softdep_patterns_and_first_line_rule(tmp_path: Path, kernel_root: Root)
                                  "alias my-net dummy\n")
     record = load_catalog(root).get("dummy")
     assert (record.softdep_pre, record.softdep_post) == (["xts"], [])
-    assert ("alias", "my_net") in {(s.kind, s.value) for s in record.settings} | {
-        (s.kind, s.value.replace("-", "_")) for s in record.settings}
+    assert ("alias", "my_net") in {(s.kind, s.value) for s in record.settings}
