@@ -71,7 +71,7 @@ class ConfigPage(QWidget):
         self.table.setModel(self.proxy)
         header = self.table.horizontalHeader()
         em = self.fontMetrics().horizontalAdvance("M")
-        for column, chars in enumerate((14, 7, 24, 9)):
+        for column, chars in enumerate((14, 7, 24, 11)):
             header.resizeSection(column, em * chars)
         self.empty = QLabel(self.tr("No module settings are configured on this system."))
         self.empty.setObjectName("configEmpty")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QSize, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -76,6 +76,9 @@ def _softdep_text(entry: Any) -> str:
         parts.append("pre: " + " ".join(entry.pre))
     if getattr(entry, "post", ()):
         parts.append("post: " + " ".join(entry.post))
+    if not parts and entry.kind == "softdep":
+        # kmod ignores a softdep line without pre: or post:
+        return QCoreApplication.translate("MainWindow", "(ignored: no pre: or post:)")
     return " ".join(parts)
 
 
