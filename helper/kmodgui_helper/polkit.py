@@ -30,6 +30,7 @@ class Decision(enum.Enum):
     AUTHORIZED = "authorized"
     CHALLENGE = "challenge"  # would need interaction the caller did not allow
     DENIED = "denied"
+    DISMISSED = "dismissed"  # the user closed the password dialog
 
 
 async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
@@ -51,11 +52,13 @@ async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
                  getattr(reply, "error_name", None))
         return Decision.DENIED
     try:
-        authorized, challenge, _details = reply.body[0]
+        authorized, challenge, details_out = reply.body[0]
     except (TypeError, ValueError, IndexError):
         return Decision.DENIED
     if authorized is True:
         return Decision.AUTHORIZED
     if challenge is True and not interactive:
         return Decision.CHALLENGE
+    if isinstance(details_out, dict) and details_out.get("polkit.dismissed") == "true":
+        return Decision.DISMISSED
     return Decision.DENIED

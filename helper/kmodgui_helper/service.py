@@ -192,11 +192,11 @@ class Service:
                     "authorization"))
                 return
             if decision is not polkit.Decision.AUTHORIZED:
-                log.info("%s %s: not authorised (%s)", sender, request.summary,
-                         request.action)
-                self._send(msg, self._error(msg, errors.NOT_AUTHORIZED,
-                                            "you are not authorised to do this "
-                                            f"({request.action})"))
+                log.info("%s %s: not authorised (%s, %s)", sender, request.summary,
+                         request.action, decision.value)
+                text = ("authentication was dismissed" if decision is polkit.Decision.DISMISSED
+                        else f"you are not authorised to do this ({request.action})")
+                self._send(msg, self._error(msg, errors.NOT_AUTHORIZED, text))
                 return
             uid = await self._caller_uid(sender)
             if uid is None:
