@@ -9,6 +9,7 @@ gzip support) and shown as kmod shows the uncompressed file.
 from __future__ import annotations
 
 import argparse
+import getopt
 import os
 import stat
 import sys
@@ -23,9 +24,18 @@ PROG = "modinfo"  # messages are modinfo's, word for word
 MODULE_EXTENSIONS = (".ko", ".ko.gz", ".ko.xz", ".ko.zst")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
-        "info", help="show information about modules (as modinfo)",
+SHORT_OPTIONS = "adlpn0mF:k:b:Vh"
+LONG_OPTIONS = ["author", "description", "license", "parameters", "filename", "null",
+                "modname", "field=", "set-version=", "basedir=", "version", "help"]
+FIELD_OPTIONS = {"-a": "author", "--author": "author", "-d": "description",
+                 "--description": "description", "-l": "license", "--license": "license",
+                 "-p": "parm", "--parameters": "parm", "-n": "filename", "--filename": "filename"}
+
+
+def help_parser() -> argparse.ArgumentParser:
+    """The options for ``--help`` (parsing itself is getopt's, as in modinfo)."""
+    parser = argparse.ArgumentParser(
+        prog="kmodgui info",
         description="Show the information in kernel module files, as modinfo prints it.")
     fields = parser.add_argument_group("what to print (the last one given wins)")
     for short, long, value in (("-a", "--author", "author"),
@@ -42,8 +52,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("-m", "--modname", action="store_true",
                         help="take each argument as a module name, not an alias or file")
     add_root_arguments(parser)
+    parser.add_argument("-V", "--version", action="store_true", help="show the version")
     parser.add_argument("modules", nargs="*", metavar="MODULE|ALIAS|FILE")
+    return parser
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    # no option prefix for argparse: every argument goes to getopt-style parsing in run(),
+    # so that bad options get modinfo's messages and exit status
+    parser = subparsers.add_parser(
+        "info", help="show information about modules (as modinfo)", add_help=False,
+        prefix_chars="+", description=help_parser().description)
+    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="ARGS")  # keeps "--"
     parser.set_defaults(func=run)
+
+
+@dataclass
+class Options:
+    """modinfo's command line, parsed as its ``getopt_long`` does."""
+
+    modules: list[str] = field(default_factory=list)
+    field: str | None = None
+    null: bool = False
+    modname: bool = False
+    basedir: str | None = None
+    release: str | None = None
+    action: str | None = None     # "help" or "version"
+    error: str | None = None      # getopt's message (then exit 1)
+
+
+def _getopt_message(exc: getopt.GetoptError) -> str:
+    """glibc's wording for what Python's getopt reports."""
+    msg, opt = exc.msg, exc.opt
+    long = f"--{opt}"
+    if msg.endswith("not a unique prefix"):
+        choices = " ".join(f"'--{o.rstrip('=')}'" for o in LONG_OPTIONS
+                           if o.startswith(opt))
+        return f"option '{long}' is ambiguous; possibilities: {choices}"
+    if msg.startswith("option --"):
+        if msg.endswith("not recognized"):
+            return f"unrecognized option '{long}'"
+        if msg.endswith("requires argument"):
+            return f"option '{long}' requires an argument"
+        if msg.endswith("must not have an argument"):
+            return f"option '{long}' doesn't allow an argument"
+    if msg.endswith("requires argument"):
+        return f"option requires an argument -- '{opt}'"
+    return f"invalid option -- '{opt}'"
+
+
+def parse_options(argv: list[str]) -> Options:
+    """``getopt_long(argc, argv, "adlpn0mF:k:b:Vh", ...)`` with GNU argument permutation."""
+    options = Options()
+    try:
+        pairs, rest = getopt.gnu_getopt(argv, SHORT_OPTIONS, LONG_OPTIONS)
+    except getopt.GetoptError as exc:
+        options.error = _getopt_message(exc)
+        return options
+    for opt, value in pairs:
+        if opt in FIELD_OPTIONS:
+            options.field = FIELD_OPTIONS[opt]
+        elif opt in ("-F", "--field"):
+            options.field = value
+        elif opt in ("-0", "--null"):
+            options.null = True
+        elif opt in ("-m", "--modname"):
+            options.modname = True
+        elif opt in ("-k", "--set-version"):
+            options.release = value
+        elif opt in ("-b", "--basedir"):
+            options.basedir = value
+        else:  # -h, -V: act at once, as modinfo does
+            options.action = "help" if opt in ("-h", "--help") else "version"
+            return options
+    options.modules = rest
+    return options
 
 
 @dataclass
@@ -291,7 +374,19 @@ def write(result: Result) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = info(args.modules, basedir=args.basedir, release=args.release,
-                  field_name=args.field, null=args.null, modname=args.modname)
+    options = parse_options(args.argv)
+    if options.error is not None:
+        sys.stderr.write(f"{PROG}: {options.error}\n")
+        return ExitCode.FAILURE
+    if options.action == "help":
+        help_parser().print_help()
+        return ExitCode.OK
+    if options.action == "version":
+        from kmodgui import __version__
+
+        print(f"kmodgui {__version__} (modinfo of kmod 30)")
+        return ExitCode.OK
+    result = info(options.modules, basedir=options.basedir, release=options.release,
+                  field_name=options.field, null=options.null, modname=options.modname)
     write(result)
     return int(result.status)

@@ -80,6 +80,17 @@ def test_options_through_the_command_line(kernel_root: Root, kernel_modules: lis
     assert_same((proc.stdout, proc.stderr, proc.returncode), modinfo(args))
 
 
+@pytest.mark.parametrize("args", [
+    ["-x", "ext4"], ["--bogus"], ["-F"], ["--field"], ["--author=x", "m"], ["--f", "m"],
+    ["--fi"], ["-axF"], ["-b"], ["-k"], ["--", "-a"], ["-a", "--", "-F"], ["--"],
+    ["nosuch", "-F"], ["--desc", "nosuch"], ["-F", "-a", "nosuch"],
+], ids=" ".join)
+def test_command_line_errors_as_getopt_words_them(args: list[str]) -> None:
+    proc = subprocess.run([*CLI, "info", *args], capture_output=True)
+    assert_same((proc.stdout, proc.stderr, proc.returncode), modinfo(args))
+    assert proc.returncode == 1
+
+
 def test_no_arguments() -> None:
     proc = subprocess.run([*CLI, "info"], capture_output=True)
     assert_same((proc.stdout, proc.stderr, proc.returncode), modinfo([]))
