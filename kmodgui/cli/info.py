@@ -15,9 +15,14 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmodgui.cli import add_root_arguments
 from kmodgui.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
+    from kmodgui.core.lookup import Lookup, ModuleMatch
+    from kmodgui.core.modinfo import Output
 
 PROG = "modinfo"  # messages are modinfo's, word for word
 # kmod 30 accepts these names as files (Debian: xz and zstd) plus our gzip
@@ -197,10 +202,10 @@ class Modinfo:
         else:
             self.dirname = f"/lib/modules/{running_release()}"
         self.result = Result()
-        self._lookup = None
+        self._lookup: Lookup | None = None
 
     @property
-    def lookup(self):  # -> kmodgui.core.lookup.Lookup
+    def lookup(self) -> Lookup:
         if self._lookup is None:
             from kmodgui.core.lookup import Lookup
             from kmodgui.core.modprobe_config import ModprobeConfig
@@ -217,7 +222,7 @@ class Modinfo:
             return str(path)
         return f"{self.dirname}/{relative.as_posix()}"
 
-    def emit(self, output) -> bool:  # output: kmodgui.core.modinfo.Output
+    def emit(self, output: Output) -> bool:
         # kmod reports a bad parm entry while it walks the entries, before printing them
         for message in output.errors:
             self.result.warn(message)
@@ -271,7 +276,7 @@ class Modinfo:
             return False
         return self.emit(format_body(entries, field_name=self.field, separator=self.separator))
 
-    def show_match(self, match) -> bool:  # match: kmodgui.core.lookup.ModuleMatch
+    def show_match(self, match: ModuleMatch) -> bool:
         if match.path is None:
             return self.show_builtin(match.name)
         return self.show_file(match.name, self.kmod_path(match.path), str(match.path))

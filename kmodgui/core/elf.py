@@ -226,7 +226,7 @@ class ElfFile:
                 continue
             start = names_start + name_off
             end = data.find(b"\0", start, names_end)
-            key = wanted.get(data[start:end])
+            key = wanted.get(bytes(data[start:end]))
             if key is None or key in found:
                 continue
             found[key] = bytes(data[offset:offset + sh_size])
