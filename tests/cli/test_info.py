@@ -5,6 +5,7 @@ on crafted edge cases; and it never prints a traceback."""
 from __future__ import annotations
 
 import gzip
+import lzma
 import random
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import zstandard
 from fixtures_ko import build_elf, modinfo_section, name_of, pkcs7, simple_module, trailer
 
 from kmodgui.cli.info import Result, info
@@ -194,6 +196,15 @@ def crafted_files(directory: Path) -> list[Path]:
         "signed-pgp.ko": good + trailer(b"sig", id_type=0, hash_index=3, signer=b"",
                                         key_id=b""),
         "signed-badtype.ko": good + trailer(pkcs7(), id_type=7),
+        # damaged compressed files (kmod reads a cut zstd frame without noticing)
+        "cut-xz.ko.xz": lzma.compress(good, format=lzma.FORMAT_XZ)[:-16],
+        "junk-xz.ko.xz": b"\xfd7zXZ\x00" + b"junk" * 20,
+        "cut-zstd.ko.zst": zstandard.ZstdCompressor().compress(good)[:-8],
+        "cut-zstd-more.ko.zst": zstandard.ZstdCompressor().compress(good)[:40],
+        "junk-zstd.ko.zst": b"\x28\xb5\x2f\xfd" + b"junk" * 20,
+        "tail-zstd.ko.zst": zstandard.ZstdCompressor().compress(good) + b"trailing",
+        "plain-named-xz.ko.xz": good,
+        "xz-named-plain.ko": lzma.compress(good, format=lzma.FORMAT_XZ),
     }
     paths = []
     for name, data in cases.items():
