@@ -9,7 +9,12 @@ bus address. Everything runs twice: on dbus-fast and on dbus-next 0.2.3.
 
 from __future__ import annotations
 
+import os as _os
+
+_os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pytest-qt's application, no display
+
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -196,11 +201,11 @@ def _check_tools() -> None:
                     "(tests/run installs them)")
 
 
-@pytest.fixture(scope="session", params=LIBRARIES)
-def helper_bus(request: pytest.FixtureRequest) -> Iterator[HelperBus]:
-    """A private system bus, polkitd and an activatable helper on one D-Bus library."""
+@contextlib.contextmanager
+def private_bus(library: str, *, polkit: bool = True,
+                helper: bool = True) -> Iterator[HelperBus]:
+    """Start dbus-daemon (and polkitd, and an activatable helper, unless told not to)."""
     _check_tools()
-    library = request.param
     if library == "dbus_next" and not (DBUS_NEXT_DIR / "dbus_next").is_dir():
         pytest.fail(f"dbus-next 0.2.3 is not in {DBUS_NEXT_DIR}: run tests/setup.d/20-helper")
     # not under pytest's 0700 temporary directory: polkitd and callers are not root
@@ -216,31 +221,18 @@ def helper_bus(request: pytest.FixtureRequest) -> Iterator[HelperBus]:
     config = directory / "bus.conf"
     config.write_text(BUS_CONFIG.format(socket=socket, services=services,
                                         bus_policy=BUS_POLICY))
-    (services / "org.kmodgui.Helper1.service").write_text(
-        "[D-BUS Service]\nName=org.kmodgui.Helper1\n"
-        f"Exec={_helper_exec(library, bus)}\nUser=root\n")
-    # polkitd's view: the system's actions plus ours, and only the test rules
-    polkit = directory / "polkit"
-    (polkit / "actions").mkdir(parents=True)
-    (polkit / "rules.d").mkdir()
-    for action in Path("/usr/share/polkit-1/actions").glob("*.policy"):
-        shutil.copy(action, polkit / "actions" / action.name)
-    (polkit / "actions" / POLICY.name).write_text("")
-    shutil.copy(RULES, polkit / "rules.d" / RULES.name)
-    for p in (polkit, polkit / "actions", polkit / "rules.d"):
-        p.chmod(0o755)
+    if helper:
+        (services / "org.kmodgui.Helper1.service").write_text(
+            "[D-BUS Service]\nName=org.kmodgui.Helper1\n"
+            f"Exec={_helper_exec(library, bus)}\nUser=root\n")
     log = bus.log.open("wb")
     daemon = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork",
                                "--nopidfile"], stdout=log, stderr=subprocess.STDOUT)
     bus.processes.append(daemon)
     try:
         _wait_for(socket.exists, 10, "dbus-daemon")
-        polkitd = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c", POLKIT_SCRIPT, "polkit", str(polkit), str(POLICY)],
-            env=bus.env, stdout=log, stderr=subprocess.STDOUT)
-        bus.processes.append(polkitd)
-        _wait_for(lambda: bus.bus_call("NameHasOwner", "s", ["org.freedesktop.PolicyKit1"])
-                  ["body"] == [True], 15, "polkitd on the bus")
+        if polkit:
+            _start_polkitd(bus, log)
         yield bus
     finally:
         pid = bus.helper_pid() if daemon.poll() is None else None
@@ -251,12 +243,36 @@ def helper_bus(request: pytest.FixtureRequest) -> Iterator[HelperBus]:
             except subprocess.TimeoutExpired:
                 proc.kill()
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 15)
-            except ProcessLookupError:
-                pass
         log.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _start_polkitd(bus: HelperBus, log: Any) -> None:
+    """polkitd's view: the system's actions plus the project's, and only the test rules."""
+    polkit = bus.directory / "polkit"
+    (polkit / "actions").mkdir(parents=True)
+    (polkit / "rules.d").mkdir()
+    for action in Path("/usr/share/polkit-1/actions").glob("*.policy"):
+        shutil.copy(action, polkit / "actions" / action.name)
+    (polkit / "actions" / POLICY.name).write_text("")  # the project's file is mounted here
+    shutil.copy(RULES, polkit / "rules.d" / RULES.name)
+    for p in (polkit, polkit / "actions", polkit / "rules.d"):
+        p.chmod(0o755)
+    polkitd = subprocess.Popen(
+        ["unshare", "-m", "sh", "-c", POLKIT_SCRIPT, "polkit", str(polkit), str(POLICY)],
+        env=bus.env, stdout=log, stderr=subprocess.STDOUT)
+    bus.processes.append(polkitd)
+    _wait_for(lambda: bus.bus_call("NameHasOwner", "s", ["org.freedesktop.PolicyKit1"])
+              ["body"] == [True], 15, "polkitd on the bus")
+
+
+@pytest.fixture(scope="session", params=LIBRARIES)
+def helper_bus(request: pytest.FixtureRequest) -> Iterator[HelperBus]:
+    """A private system bus, polkitd and an activatable helper on one D-Bus library."""
+    with private_bus(request.param) as bus:
+        yield bus
 
 
 @pytest.fixture
