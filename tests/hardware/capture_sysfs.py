@@ -10,8 +10,8 @@ machines carrying a variety of devices, loads the drivers of some of them
 ``modalias`` (plus USB device parents), their ``modalias``/``uevent``/ID
 attributes, the ``driver`` and ``subsystem`` links, ``/sys/bus/*/devices``
 links, driver ``module`` links, ``/sys/module/*/initstate`` and
-``/proc/modules``. The result goes to ``tests/data/sysfs/<scenario>/`` and is
-committed; re-run this script only to refresh it::
+``/proc/modules``. The result goes to ``tests/data/sysfs/<scenario>/sysfs.tar.xz``
+and is committed; re-run this script only to refresh it::
 
     tests/hardware/capture_sysfs.py [SCENARIO...]
 """
@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ DATA = HERE.parent / "data" / "sysfs"
 CACHE = Path(os.environ.get("KMODGUI_TEST_CACHE")
              or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kmodgui-tests")
 BUSYBOX = "/bin/busybox"
+ARCHIVE = "sysfs.tar.xz"
 BEGIN, END = "=====KMODGUI-SYSFS-BEGIN=====", "=====KMODGUI-SYSFS-END====="
 
 # Attribute files worth keeping (IDs, names, classes); everything else is dropped.
@@ -225,15 +227,37 @@ def write_tree(dump: str, dest: Path) -> int:
     return count
 
 
+def pack(tree: Path, archive: Path) -> None:
+    """The tree as a reproducible tar (sorted, no owners or times).
+
+    The tree is committed as an archive, not as files: its symlinks loop as
+    sysfs's do (device → subsystem → bus → device), and tools that walk a
+    checkout following links (setuptools' package discovery) never return.
+    """
+    def clean(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mtime = 0
+        return info
+
+    with tarfile.open(archive, "w:xz") as tar:
+        for path in sorted(tree.rglob("*")):
+            tar.add(path, arcname=path.relative_to(tree).as_posix(), recursive=False,
+                    filter=clean)
+
+
 def capture(name: str, base: Path, release: str, dest: Path) -> int:
-    """Boot scenario ``name`` and write its tree to ``dest``; the number of entries."""
+    """Boot scenario ``name`` and write its archive to ``dest``; the number of entries."""
     with tempfile.TemporaryDirectory() as tmp:
         dump = boot(SCENARIOS[name], base, release, Path(tmp))
-    count = write_tree(dump, dest)
+        count = write_tree(dump, Path(tmp) / "tree")
+        dest.mkdir(parents=True, exist_ok=True)
+        pack(Path(tmp) / "tree", dest / ARCHIVE)
     (dest / "README").write_text(
         f"Captured by tests/hardware/capture_sysfs.py from Debian kernel {release}\n"
         f"under qemu: {SCENARIOS[name].description}.\n"
-        f"Modules loaded in the guest: {' '.join(SCENARIOS[name].load)}.\n")
+        f"Modules loaded in the guest: {' '.join(SCENARIOS[name].load)}.\n"
+        f"{ARCHIVE} holds sys/ and proc/ (symlinks kept; extract it to use it).\n")
     (dest / "RELEASE").write_text(release + "\n")
     return count
 

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 from kmodgui.core.paths import Root
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sysfs"
-SCENARIOS = sorted(p.name for p in DATA.iterdir() if (p / "sys").is_dir())
+ARCHIVE = "sysfs.tar.xz"
+SCENARIOS = sorted(p.name for p in DATA.iterdir() if (p / ARCHIVE).is_file())
 HWDATA = Path("/usr/share/hwdata")
 
 
-def make_root(base: Path, scenario: str, kernel_root: Root, *, hwdata: bool = True,
-              copy_sys: bool = False) -> Root:
-    """A system tree: the scenario's /sys and /proc, the kernel's /lib/modules, hwdata.
-
-    ``copy_sys`` copies the captured /sys instead of linking it, for tests that
-    change it (as the kernel would when a driver binds).
-    """
-    captured = DATA / scenario
+def extract(scenario: str, base: Path, data: Path = DATA) -> Path:
+    """Unpack the scenario's captured ``sys/`` and ``proc/`` into ``base``."""
     base.mkdir(parents=True, exist_ok=True)
-    if copy_sys:
-        shutil.copytree(captured / "sys", base / "sys", symlinks=True)
-    else:
-        (base / "sys").symlink_to(captured / "sys")
-    (base / "proc").symlink_to(captured / "proc")
+    with tarfile.open(data / scenario / ARCHIVE) as tar:
+        tar.extractall(base, filter="data")
+    return base
+
+
+def make_root(base: Path, scenario: str, kernel_root: Root, *, hwdata: bool = True) -> Root:
+    """A system tree: the scenario's /sys and /proc (a fresh copy that tests may change,
+    as the kernel does when a driver binds), the kernel's /lib/modules, hwdata."""
+    captured = DATA / scenario
+    extract(scenario, base)
     (base / "lib" / "modules").mkdir(parents=True)
     (base / "lib" / "modules" / kernel_root.release).symlink_to(kernel_root.modules_dir)
     (base / "etc" / "modprobe.d").mkdir(parents=True)

@@ -150,7 +150,7 @@ def test_candidate_states() -> None:
 
 def test_binding_seen_after_a_load(kernel_root: Root, tmp_path: Path) -> None:
     """What the kernel does when e1000 binds: a driver link, a module link, a net child."""
-    root = make_root(tmp_path / "root", "qemu-pc", kernel_root, copy_sys=True)
+    root = make_root(tmp_path / "root", "qemu-pc", kernel_root)
     syspath = "devices/pci0000:00/0000:00:02.0"
     assert read_device(root, syspath).driver is None
     assert network_interfaces(root, syspath) == []

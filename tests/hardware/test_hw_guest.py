@@ -61,11 +61,11 @@ def test_capture_script_reproduces_the_committed_tree(kernel_root: Root, tmp_pat
     the devices the kernel sets up synchronously (PCI, virtio, platform, ACPI).
     """
     import capture_sysfs
-    from sysfs_roots import DATA
+    from sysfs_roots import extract
 
     from kmodgui.core.devices import read_devices
 
-    dest = tmp_path / "qemu-pc"
+    dest = tmp_path / "data" / "qemu-pc"
     assert capture_sysfs.capture("qemu-pc", kernel_root.base, kernel_root.release, dest) > 300
     assert (dest / "RELEASE").read_text().strip() == kernel_root.release
 
@@ -74,7 +74,8 @@ def test_capture_script_reproduces_the_committed_tree(kernel_root: Root, tmp_pat
                 for d in read_devices(Root(base, kernel_root.release))
                 if d.bus in ("pci", "virtio", "platform", "acpi")}
 
-    fresh, committed = summary(dest), summary(DATA / "qemu-pc")
+    fresh = summary(extract("qemu-pc", tmp_path / "fresh", tmp_path / "data"))
+    committed = summary(extract("qemu-pc", tmp_path / "committed"))
     assert len(committed) > 40
     assert fresh == committed
 

@@ -55,7 +55,7 @@ class KernelStandIn:
 
 @pytest.fixture
 def pc(kernel_root: Root, tmp_path: Path) -> Root:
-    root = make_root(tmp_path / "root", "qemu-pc", kernel_root, copy_sys=True)
+    root = make_root(tmp_path / "root", "qemu-pc", kernel_root)
     root.path("/etc/modprobe.d/nic.conf").write_text("blacklist 8139too\n")
     return root
 
