@@ -22,6 +22,9 @@ SUBCOMMANDS = (
     "info", "list", "deps", "resolve", "config", "devices",
     "actions", "gui",
 )
+# The commands kmodgui.cli.actions registers (one module, several subcommands).
+ACTION_COMMANDS = ("load", "unload", "insert", "set-param", "options", "blacklist", "boot",
+                   "depmod")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +64,8 @@ def default_command(argv: list[str]) -> list[str]:
     """``kmodgui`` with no command (or only ``-b``/``-k``) opens the window."""
     position = 1 if argv[:1] == ["--debug"] else 0
     rest = argv[position:]
-    if rest and (rest[0] in SUBCOMMANDS or rest[0] in ("-h", "--help", "--version")):
+    if rest and (rest[0] in SUBCOMMANDS or rest[0] in ACTION_COMMANDS
+                 or rest[0] in ("-h", "--help", "--version")):
         return argv
     return [*argv[:position], "gui", *rest]
 
