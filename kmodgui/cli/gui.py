@@ -40,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     from kmodgui.ui.app import run as run_window
     from kmodgui.ui.helper_link import connect_helper
 
-    client, capabilities = (None, {}) if args.read_only else connect_helper(root)
-    return run_window(root, client, capabilities=capabilities)
+    client = None if args.read_only else connect_helper(root)
+    return run_window(root, client)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from kmodgui.ui.explain import Explanation, explain
 
@@ -64,11 +64,37 @@ class Operation:
 
 
 class _Relay(QObject):
-    """Carries a worker thread's outcome to the GUI thread (queued signals)."""
+    """Carries a worker thread's outcome to the GUI thread.
+
+    It lives in the GUI thread and its signals are connected to its own slots,
+    so a signal emitted from the worker is queued and the callbacks run here.
+    """
 
     done = Signal(object)
     failed = Signal(object)
     progress = Signal(int, int)
+
+    def __init__(self, on_done: Callable[[object], None],
+                 on_error: Callable[[BaseException], None],
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        super().__init__()
+        self._on_done, self._on_error, self._on_progress = on_done, on_error, on_progress
+        self.done.connect(self._done)
+        self.failed.connect(self._failed)
+        self.progress.connect(self._progress)
+
+    @Slot(object)
+    def _done(self, value: object) -> None:
+        self._on_done(value)
+
+    @Slot(object)
+    def _failed(self, error: object) -> None:
+        self._on_error(error)  # type: ignore[arg-type]
+
+    @Slot(int, int)
+    def _progress(self, done: int, total: int) -> None:
+        if self._on_progress is not None:
+            self._on_progress(done, total)
 
 
 class _Job(QRunnable):
@@ -107,6 +133,12 @@ class Operations(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self.history: list[Operation] = []
+
+    def close_client(self) -> None:
+        """Let the client release its connection (and thread), if it has any."""
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            close()
 
     @property
     def available(self) -> bool:
@@ -180,17 +212,13 @@ class Operations(QObject):
                       on_error: Callable[[BaseException], None],
                       on_progress: Callable[[int, int], None] | None = None) -> None:
         """Run ``work(progress)`` off the GUI thread; the callbacks run on the GUI thread."""
-        relay = _Relay()
-        self._relays.add(relay)
-
         def finish(callback: Callable[[Any], None], value: object) -> None:
             self._relays.discard(relay)
             callback(value)
 
-        relay.done.connect(lambda value: finish(on_done, value))
-        relay.failed.connect(lambda exc: finish(on_error, exc))
-        if on_progress is not None:
-            relay.progress.connect(on_progress)
+        relay = _Relay(lambda value: finish(on_done, value),
+                       lambda error: finish(on_error, error), on_progress)
+        self._relays.add(relay)
         self._pool.start(_Job(work, relay))
 
     def wait_for_background(self, msecs: int = 30000) -> bool:

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.root = root
-        self.capabilities = dict(capabilities or {})
+        self.capabilities: dict[str, Any] = dict(capabilities or {})
         self._use_cache = use_cache
         self._closing = False
         self.setWindowTitle(self.tr("Kernel Modules"))
@@ -177,6 +177,18 @@ class MainWindow(QMainWindow):
             self.watcher.modules_changed.connect(self.refresh_live)
         if full_catalog:
             QTimer.singleShot(0, self.load_full_catalog)
+        if client is not None and capabilities is None:
+            client.call("GetCapabilities", [], self.set_capabilities, lambda _error: None)
+
+    def set_capabilities(self, capabilities: dict[str, Any]) -> None:
+        """What the helper says the kernel allows (force unload, loading disabled, ...)."""
+        self.capabilities = dict(capabilities)
+        self.modules_page.services.force_unload = bool(capabilities.get("force-unload"))
+        if capabilities.get("modules-disabled"):
+            self.modules_page.notice.setText(self.tr(
+                "Module loading is disabled until the next reboot "
+                "(kernel.modules_disabled): nothing can be loaded or unloaded."))
+            self.modules_page.notice.show()
 
     # -- pages ----------------------------------------------------------------------------
     def _hardware_page(self) -> QWidget | None:
@@ -347,10 +359,13 @@ class MainWindow(QMainWindow):
     # -- life -------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop watchers and wait for workers, so nothing outlives the application."""
+        if self._closing:
+            return
         self._closing = True
         if self.watcher is not None:
             self.watcher.stop()
         self.operations.wait_for_background()
+        self.operations.close_client()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
