@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOBODY, HelperBus, private_bus
+from helperbus import NOBODY, HelperBus, private_bus
 
 pytestmark = pytest.mark.bus
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE, NOBODY
+from helperbus import HERE, NOBODY
 
 from kmodgui.core.paths import Root
 

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import IDLE_TIMEOUT
+from helperbus import IDLE_TIMEOUT
 
 pytestmark = pytest.mark.bus
 
