@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.config_page = ConfigPage()
         self.log_page = LogPage(self.operations)
         self.hardware_page = self._hardware_page()
+        if self.hardware_page is not None:   # "Show module" on a device's candidate
+            self.hardware_page.module_activated.connect(self.show_module)
 
         self.side_bar = QListWidget()
         self.side_bar.setObjectName("sideBar")

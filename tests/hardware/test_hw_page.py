@@ -257,3 +257,21 @@ def test_refresh_during_a_scan_reads_again(qtbot: Any, pc: Root) -> None:
         page.refresh()
     assert page.model.rowCount() > 40
     operations.wait_for_background()
+
+
+def test_window_jumps_from_a_device_to_its_module(qtbot: Any, pc: Root) -> None:
+    """In the window: the Hardware page is in the side bar; "Show module" opens the module."""
+    from kmodgui.ui.window import MainWindow
+
+    window = MainWindow(pc, None, full_catalog=False, watch=False)
+    qtbot.addWidget(window)
+    page = window.hardware_page
+    assert isinstance(page, HardwarePage)
+    assert window.findChild(HardwarePage, "hardwarePage") is page
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
+    window.show_page(page)
+    select(page, "devices/pci0000:00/0000:00:07.0")
+    page.showModuleButton.click()
+    assert window.pages.currentWidget() is window.modules_page
+    assert window.modules_page.current_record().name == "xhci_pci"
+    window.operations.wait_for_background()
