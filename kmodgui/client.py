@@ -73,6 +73,7 @@ HINTS = {
     "LockedDown": "The kernel is in lockdown mode (often because of Secure Boot).",
     "ModulesDisabled": "Module loading was switched off until the next reboot "
                        "(kernel.modules_disabled).",
+    "Disconnected": "Is the system bus (dbus-daemon) running? The helper is reached over it.",
     "ServiceUnknown": "The kmodgui helper is not installed: run 'make -C packaging install' "
                       "as root (see the README).",
 }

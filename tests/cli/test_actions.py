@@ -1,0 +1,206 @@
+"""``kmodgui load|unload|insert|set-param|options|blacklist|boot|depmod`` through the real helper.
+
+The commands run as 'nobody' (or root) in their own process against the
+helper tier's private bus (real dbus-daemon, polkitd, helper); the test rules
+grant 'nobody' the configuration of module 'dummy' only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kmodgui.cli.actions import agent_wanted
+from kmodgui.core.paths import Root
+
+pytestmark = pytest.mark.bus
+
+
+def _helperbus() -> Any:
+    """tests/helper/helperbus.py (the private bus machinery), loaded by path."""
+    if "helperbus" in sys.modules:
+        return sys.modules["helperbus"]
+    path = Path(__file__).resolve().parents[1] / "helper" / "helperbus.py"
+    spec = importlib.util.spec_from_file_location("helperbus", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["helperbus"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+helperbus = _helperbus()
+NOBODY = helperbus.NOBODY
+HEADER = "# Written by kmodgui for module dummy. Delete this file to undo these settings.\n"
+
+
+@pytest.fixture(scope="module")
+def bus() -> Iterator[Any]:
+    with helperbus.private_bus("dbus_fast") as private:
+        yield private
+
+
+def kmodgui(bus: Any, *args: str, user: tuple[int, int] | None = NOBODY,
+            ) -> subprocess.CompletedProcess[str]:
+    prefix = [] if user is None else [
+        "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups"]
+    return subprocess.run([*prefix, sys.executable, "-m", "kmodgui", *args], env=bus.env,
+                          capture_output=True, text=True, timeout=120, check=False, cwd="/",
+                          stdin=subprocess.DEVNULL)
+
+
+def test_configuration_commands(bus: Any) -> None:
+    conf = bus.root / "etc" / "modprobe.d" / "kmodgui-dummy.conf"
+    boot = bus.root / "etc" / "modules-load.d" / "kmodgui-dummy.conf"
+    done = kmodgui(bus, "boot", "dummy", "on")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"dummy will be loaded at boot.\nchanged: {boot}\n"
+    assert boot.read_text() == HEADER + "dummy\n"
+    done = kmodgui(bus, "options", "dummy", "numdummies=2")
+    assert done.returncode == 0, done.stderr
+    done = kmodgui(bus, "blacklist", "dummy", "always")
+    assert done.returncode == 0, done.stderr
+    assert conf.read_text() == (HEADER + "options dummy numdummies=2\nblacklist dummy\n"
+                                "install dummy /bin/false\n")
+    for args in (("options", "dummy"), ("blacklist", "dummy", "none"), ("boot", "dummy", "off")):
+        done = kmodgui(bus, *args)
+        assert done.returncode == 0, done.stderr
+    assert not conf.exists() and not boot.exists()
+
+
+def test_refusal_is_explained(bus: Any) -> None:
+    done = kmodgui(bus, "boot", "loop", "on")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == \
+        "kmodgui: you are not authorised to do this (org.kmodgui.configure)"
+    assert "administrator" in done.stderr
+    assert not (bus.root / "etc" / "modules-load.d" / "kmodgui-loop.conf").exists()
+
+
+def test_bad_input_is_explained_without_a_traceback(bus: Any) -> None:
+    done = kmodgui(bus, "boot", "-dummy", "on")
+    assert done.returncode == 2  # argparse: '-dummy' looks like an option
+    done = kmodgui(bus, "boot", "dum/my", "on")
+    assert done.returncode == 1 and done.stderr.startswith("kmodgui: a module name is")
+    done = kmodgui(bus, "load", "dummy", "numdummies")
+    assert done.returncode == 2 and "NAME=VALUE" in done.stderr
+    done = kmodgui(bus, "insert", "/nonexistent/x.ko")
+    assert done.returncode == 1 and "No such file" in done.stderr
+    for result in (done,):
+        assert "Traceback" not in result.stderr
+
+
+def test_unknown_module_is_refused_before_the_helper_is_asked(bus: Any,
+                                                              kernel_root: Root) -> None:
+    # as root (polkit would authorise it, and the kernel tree is readable)
+    done = kmodgui(bus, "load", "-b", str(kernel_root.base), "-k", kernel_root.release,
+                   "kmodgui_nope", user=None)
+    assert done.returncode == 1
+    assert done.stderr == (f"kmodgui: Module kmodgui_nope not found in directory "
+                           f"{kernel_root.modules_dir}\n")
+    log = bus.helper_log.read_text() if bus.helper_log.exists() else ""
+    assert "kmodgui_nope" not in log
+
+
+def test_helper_failures_carry_the_tools_words(bus: Any) -> None:
+    """As root (authorised): modprobe finds no such module under the helper's root."""
+    done = kmodgui(bus, "load", "kmodgui_absent", "a=1", user=None)
+    assert done.returncode == 1
+    assert done.stderr.startswith("kmodgui: no module named kmodgui_absent is installed")
+    done = kmodgui(bus, "depmod", "9.9.9-none", user=None)
+    assert done.returncode == 1 and "no modules are installed for kernel 9.9.9-none" in \
+        done.stderr
+
+
+def test_helper_not_installed() -> None:
+    with helperbus.private_bus("dbus_fast", polkit=False, helper=False) as bare:
+        done = kmodgui(bare, "boot", "dummy", "on")
+    assert done.returncode == 1
+    assert "make -C packaging install" in done.stderr
+
+
+def test_agent_is_started_only_where_systemctl_would() -> None:
+    assert agent_wanted(True, 1000, "/usr/bin/pkttyagent")
+    assert not agent_wanted(False, 1000, "/usr/bin/pkttyagent")
+    assert not agent_wanted(True, 0, "/usr/bin/pkttyagent")
+    assert not agent_wanted(True, 1000, None)
+
+
+def _agents_for(pid: int) -> list[list[str]]:
+    """Command lines of running pkttyagent processes that serve process ``pid``."""
+    proc = Root().proc_modules.parent
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [w.decode() for w in argv if w]
+        if words and words[0].endswith("pkttyagent") and str(pid) in words:
+            found.append(words)
+    return found
+
+
+def test_a_terminal_gets_a_text_agent_for_the_command(bus: Any) -> None:
+    """Run from a terminal, the command starts pkttyagent for its own process, as systemctl.
+
+    The test rules make polkit think 2 s about 'kmodgui_slow' (and then grant it):
+    meanwhile the agent must be running with ``--process <the command's pid> --fallback``.
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: 'nobody' running the command on the terminal
+        setpriv = shutil.which("setpriv") or "setpriv"
+        os.execve(setpriv,  # noqa: S606 - a fixed argv, no shell wanted
+                  [setpriv, f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups",
+                   sys.executable, "-m", "kmodgui", "boot", "kmodgui_slow", "on"], bus.env)
+    seen, agents = b"", []
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            agents = agents or _agents_for(pid)
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                seen += data
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    target = bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_slow.conf"
+    try:
+        assert os.waitstatus_to_exitcode(status) == 0, seen
+        assert b"kmodgui_slow will be loaded at boot." in seen
+        assert agents, "no pkttyagent ran for the command"
+        assert agents[0][1:] == ["--process", str(pid), "--fallback", "--notify-fd",
+                                 agents[0][-1]]
+        assert not _agents_for(pid), "the agent outlived the command"
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
