@@ -34,8 +34,12 @@ UNKNOWN_SYMBOL = re.compile(r"Unknown symbol (\S+)")
 
 
 def short_name(error_name: str) -> str:
-    """``org.kmodgui.Error.InUse`` → ``InUse``; other names stay whole."""
-    return error_name.removeprefix(ERROR_PREFIX)
+    """``org.kmodgui.Error.InUse`` → ``InUse``; D-Bus's own errors keep their last part."""
+    if error_name.startswith(ERROR_PREFIX):
+        return error_name.removeprefix(ERROR_PREFIX)
+    if error_name.startswith("org.freedesktop.DBus.Error."):
+        return error_name.rsplit(".", 1)[-1]
+    return error_name
 
 
 def explain(error_name: str, message: str, kernel_log: Sequence[str] = (), *,
@@ -43,11 +47,16 @@ def explain(error_name: str, message: str, kernel_log: Sequence[str] = (), *,
     """The explanation for one failed operation on ``module``."""
     kind = short_name(error_name)
     subject = module or _tr("the module")
-    if kind == "NotAuthorized" or error_name.endswith("AuthenticationCancelled"):
+    if kind == "NotAuthorized" and "dismissed" in message:
+        # the user closed the password dialog: nothing happened, nothing to report
+        return Explanation(_tr("Cancelled"), _tr("The password dialog was closed; nothing "
+                                                 "was changed."), "", quiet=True)
+    if kind in ("NotAuthorized", "InteractiveAuthorizationRequired"):
         return Explanation(_tr("Not authorized"),
-                           _tr("The change was not authorized, so nothing was changed."),
-                           _tr("Try again and enter an administrator's password when asked."),
-                           quiet=True)
+                           _tr("You are not allowed to make this change, so nothing was "
+                               "changed."),
+                           _tr("Ask an administrator, or try again and enter an "
+                               "administrator's password when asked."))
     if kind == "UnknownSymbol":
         symbols = sorted({m.group(1) for line in kernel_log
                           for m in [UNKNOWN_SYMBOL.search(line)] if m})

@@ -1,240 +1,107 @@
-"""Connect the window to the privileged helper over the system bus, without blocking it.
+"""Connect the window to the privileged helper through :mod:`kmodgui.client`.
 
-Why not QtDBus: PySide6 hands every reply container (the helper's ``a{sv}``
-results) back as an opaque ``QDBusArgument`` that Python cannot read, and
-reading one the only way offered aborts the process. So the window talks to
-the helper with dbus-fast on an asyncio loop in one background thread; each
-reply or error is carried to the GUI thread by a queued Qt signal, so the
-window's callbacks always run there (the contract of
-:class:`~kmodgui.ui.operations.HelperClient`).
-
-Every call carries the interactive-authorization flag (the helper lets polkit
-show a password dialog only then) and has a long timeout so the dialog can be
-answered. A module file travels as a descriptor (``h``) duplicated for the
-message. Without a helper, :func:`connect_helper` returns None and the window
-works read-only.
+The window's operations need one thing from a client: ``call(method, args,
+on_reply, on_error)`` with the outcome delivered on the GUI thread (see
+:class:`~kmodgui.ui.operations.HelperClient`). :class:`WindowClient` gives it
+over :class:`kmodgui.client.HelperClient`'s asynchronous calls (QtDBus,
+interactive authorization allowed, a long timeout for the password dialog).
+Without a helper, :func:`connect_helper` returns None and the window works
+read-only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtDBus import QDBusConnection
 
+from kmodgui import client as helper_client
 from kmodgui.core.paths import Root
 from kmodgui.ui.operations import CallError, ErrorCallback, ReplyCallback
 
-SERVICE = "org.kmodgui.Helper1"
-OBJECT_PATH = "/org/kmodgui/Helper1"
-INTERFACE = "org.kmodgui.Helper1"
-CALL_TIMEOUT = 10 * 60.0   # seconds: long enough to type a password
-CONNECT_TIMEOUT = 5.0
 
-# The argument types of each method, from the helper's introspection XML.
-SIGNATURES: dict[str, str] = {
-    "GetCapabilities": "",
-    "Load": "sasa{sv}",
-    "Unload": "sa{sv}",
-    "InsertFile": "hasa{sv}",
-    "SetParameter": "sssa{sv}",
-    "SetPersistentOptions": "sa{ss}a{sv}",
-    "SetBlacklist": "ssa{sv}",
-    "SetLoadAtBoot": "sba{sv}",
-    "RebuildIndex": "sa{sv}",
-}
-
-
-def unwrap(value: Any) -> Any:
-    """dbus-fast ``Variant`` values (nested in dicts and lists) as plain Python values."""
-    from dbus_fast import Variant
-
-    if isinstance(value, Variant):
-        return unwrap(value.value)
-    if isinstance(value, dict):
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
-def variants(options: dict[str, Any]) -> dict[str, Any]:
-    """An ``a{sv}`` body from plain values (bool, str, int, list of str)."""
-    from dbus_fast import Variant
-
-    out = {}
-    for key, value in options.items():
-        if isinstance(value, bool):
-            out[key] = Variant("b", value)
-        elif isinstance(value, int):
-            out[key] = Variant("x", value)
-        elif isinstance(value, list):
-            out[key] = Variant("as", [str(v) for v in value])
-        else:
-            out[key] = Variant("s", str(value))
-    return out
+def request_for(method: str, args: Sequence[Any]) -> helper_client.Request:
+    """The client's request for one of the window's calls; ValueError if it is not one."""
+    try:
+        if method == "GetCapabilities" and not args:
+            return helper_client.get_capabilities()
+        if method == "Load":
+            module, params, _options = args
+            return helper_client.load(str(module), [str(p) for p in params])
+        if method == "Unload":
+            module, options = args
+            return helper_client.unload(str(module), force=bool(options.get("force")),
+                                        dependencies=bool(options.get("dependencies")))
+        if method == "InsertFile":
+            fd, params, _options = args
+            return helper_client.insert_file(int(fd), [str(p) for p in params])
+        if method == "SetParameter":
+            module, parameter, value, _options = args
+            return helper_client.set_parameter(str(module), str(parameter), str(value))
+        if method == "SetPersistentOptions":
+            module, params, _options = args
+            return helper_client.set_persistent_options(
+                str(module), {str(k): str(v) for k, v in dict(params).items()})
+        if method == "SetBlacklist":
+            module, mode, _options = args
+            return helper_client.set_blacklist(str(module), str(mode))
+        if method == "SetLoadAtBoot":
+            module, enabled, _options = args
+            return helper_client.set_load_at_boot(str(module), bool(enabled))
+        if method == "RebuildIndex":
+            release, _options = args
+            return helper_client.rebuild_index(str(release))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"bad arguments for {method}: {exc}") from exc
+    raise ValueError(f"unknown helper method {method!r}")
 
 
-def build_body(method: str, args: Sequence[Any]) -> tuple[str, list[Any], list[int]]:
-    """Signature, body and descriptors for one call; ValueError when the arguments are wrong.
-
-    Descriptors are duplicated: the caller may close its own at once.
-    """
-    signature = SIGNATURES.get(method)
-    if signature is None:
-        raise ValueError(f"unknown helper method {method!r}")
-    from dbus_fast.signature import SignatureTree
-
-    types = SignatureTree(signature).types
-    if len(args) != len(types):
-        raise ValueError(f"{method} takes {len(types)} arguments, not {len(args)}")
-    body: list[Any] = []
-    fds: list[int] = []
-    for kind, value in zip((t.signature for t in types), args, strict=True):
-        if kind == "h":
-            fds.append(os.dup(int(value)))
-            body.append(len(fds) - 1)
-        elif kind == "a{sv}":
-            body.append(variants(dict(value)))
-        elif kind == "a{ss}":
-            body.append({str(k): str(v) for k, v in dict(value).items()})
-        elif kind == "as":
-            body.append([str(v) for v in value])
-        elif kind == "b":
-            body.append(bool(value))
-        else:
-            body.append(str(value))
-    return signature, body, fds
+def _result_dict(result: object) -> dict[str, Any]:
+    if isinstance(result, helper_client.HelperResult):
+        return dict(result.values)
+    return dict(result) if isinstance(result, dict) else {}
 
 
-class _Relay(QObject):
-    """Lives in the GUI thread; its signal, emitted from the bus thread, is queued to it."""
+class WindowClient:
+    """:class:`~kmodgui.ui.operations.HelperClient` over :class:`kmodgui.client.HelperClient`."""
 
-    arrived = Signal(object, object)   # callback, value
+    def __init__(self, client: helper_client.HelperClient) -> None:
+        self.client = client
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.arrived.connect(self.deliver)   # a slot of a GUI-thread object: queued
-
-    @Slot(object, object)
-    def deliver(self, callback: Callable[[Any], None], value: Any) -> None:
-        callback(value)
-
-
-class DBusFastHelper:
-    """:class:`~kmodgui.ui.operations.HelperClient` on dbus-fast, off the GUI thread."""
-
-    def __init__(self, address: str | None = None) -> None:
-        self._address = address
-        self._relay = _Relay()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever,
-                                        name="kmodgui-helper-bus", daemon=True)
-        self._thread.start()
-        self._bus: Any = None
-
-    # -- life ---------------------------------------------------------------------------------
-    def connect(self) -> bool:
-        """Connect to the bus (blocking, short); False when there is no bus."""
-        future = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
-        try:
-            return bool(future.result(CONNECT_TIMEOUT + 1))
-        except Exception:
-            return False
-
-    async def _connect(self) -> bool:
-        from dbus_fast import BusType
-        from dbus_fast.aio import MessageBus
-
-        bus = MessageBus(bus_address=self._address, bus_type=BusType.SYSTEM,
-                         negotiate_unix_fd=True)
-        await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT)
-        self._bus = bus
-        return True
-
-    def available(self) -> bool:
-        """The helper runs or can be activated on this bus."""
-        future = asyncio.run_coroutine_threadsafe(self._available(), self._loop)
-        try:
-            return bool(future.result(CONNECT_TIMEOUT + 1))
-        except Exception:
-            return False
-
-    async def _available(self) -> bool:
-        from dbus_fast import Message, MessageType
-
-        for member, body in (("ListActivatableNames", []), ("NameHasOwner", [SERVICE])):
-            reply = await asyncio.wait_for(self._bus.call(Message(
-                destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-                interface="org.freedesktop.DBus", member=member,
-                signature="s" if body else "", body=body)), CONNECT_TIMEOUT)
-            if reply.message_type == MessageType.METHOD_RETURN:
-                value = reply.body[0]
-                if value is True or (isinstance(value, list) and SERVICE in value):
-                    return True
-        return False
-
-    def close(self) -> None:
-        """Disconnect and stop the bus thread (at exit)."""
-        if self._bus is not None:
-            self._loop.call_soon_threadsafe(self._bus.disconnect)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    # -- calls --------------------------------------------------------------------------------
     def call(self, method: str, args: Sequence[Any], on_reply: ReplyCallback,
              on_error: ErrorCallback) -> None:
-        signature, body, fds = build_body(method, args)
-        future = asyncio.run_coroutine_threadsafe(
-            self._call(method, signature, body, fds), self._loop)
+        pending = self.client.start(request_for(method, args))
 
-        def deliver(done: Future[Any]) -> None:
-            try:
-                ok, value = done.result()
-            except Exception as exc:  # a broken connection is a failure, reported
-                ok, value = False, CallError("org.freedesktop.DBus.Error.Disconnected",
-                                             str(exc) or type(exc).__name__)
-            self._relay.arrived.emit(on_reply if ok else on_error, value)
+        def failed(error: object) -> None:
+            name = getattr(error, "name", "org.kmodgui.Error.Failed")
+            on_error(CallError(str(name), str(getattr(error, "message", error)),
+                               [str(line) for line in getattr(error, "kernel_log", [])]))
 
-        future.add_done_callback(deliver)
-
-    async def _call(self, method: str, signature: str, body: list[Any],
-                    fds: list[int]) -> tuple[bool, Any]:
-        from dbus_fast import Message, MessageFlag, MessageType
-
-        try:
-            if self._bus is None:
-                await self._connect()
-            message = Message(destination=SERVICE, path=OBJECT_PATH, interface=INTERFACE,
-                              member=method, signature=signature, body=body,
-                              flags=MessageFlag.ALLOW_INTERACTIVE_AUTHORIZATION,
-                              unix_fds=fds)
-            reply = await asyncio.wait_for(self._bus.call(message), CALL_TIMEOUT)
-        except TimeoutError:
-            return False, CallError("org.freedesktop.DBus.Error.NoReply",
-                                    "The helper did not answer in time.")
-        finally:
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        if reply.message_type == MessageType.ERROR:
-            values = list(reply.body or [])
-            message_text = str(values[0]) if values else ""
-            log = values[1] if len(values) > 1 and isinstance(values[1], list) else []
-            return False, CallError(reply.error_name or "org.kmodgui.Error.Failed",
-                                    message_text, [str(line) for line in log])
-        result = reply.body[0] if reply.body and isinstance(reply.body[0], dict) else {}
-        return True, unwrap(result)
+        if pending.done:  # failed at once (no bus connection)
+            if pending.error is not None:
+                failed(pending.error)
+            else:
+                on_reply(_result_dict(pending.result))
+            return
+        pending.succeeded.connect(lambda result: on_reply(_result_dict(result)))
+        pending.failed.connect(failed)
 
 
-def connect_helper(root: Root, address: str | None = None,
-                   factory: Callable[[str | None], DBusFastHelper] = DBusFastHelper,
-                   ) -> DBusFastHelper | None:
+def helper_available(connection: QDBusConnection) -> bool:
+    """The helper runs, or the bus can start it."""
+    interface = connection.interface()
+    if not connection.isConnected() or interface is None:
+        return False
+    names = interface.call("ListActivatableNames").arguments()
+    if names and helper_client.SERVICE in (names[0] or []):
+        return True
+    owner = interface.call("NameHasOwner", helper_client.SERVICE).arguments()
+    return bool(owner and owner[0])
+
+
+def connect_helper(root: Root, connection: QDBusConnection | None = None
+                   ) -> WindowClient | None:
     """A helper client for the window, or None when there is no helper to talk to.
 
     Only the running system can be changed: for another root (``-b``) the
@@ -242,12 +109,7 @@ def connect_helper(root: Root, address: str | None = None,
     """
     if not root.is_host:
         return None
-    try:
-        import dbus_fast  # noqa: F401
-    except ImportError:
+    connection = connection if connection is not None else QDBusConnection.systemBus()
+    if not helper_available(connection):
         return None
-    client = factory(address)
-    if client.connect() and client.available():
-        return client
-    client.close()
-    return None
+    return WindowClient(helper_client.HelperClient(connection))

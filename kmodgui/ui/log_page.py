@@ -63,7 +63,7 @@ class LogPage(QWidget):
         result = {
             "running": self.tr("running…"),
             "done": self.tr("done"),
-            "cancelled": self.tr("cancelled (not authorized)"),
+            "cancelled": self.tr("cancelled"),
             "failed": self.tr("failed: %1").replace(
                 "%1", operation.explanation.title if operation.explanation else ""),
         }.get(operation.state, operation.state)

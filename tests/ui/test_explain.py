@@ -18,7 +18,14 @@ def test_each_error_has_words_and_a_next_step(qapp: Any, name: str) -> None:
     result = explain(f"org.kmodgui.Error.{name}", "message from the helper", [],
                      module="dummy", holders=["a"])
     assert result.title and result.text and result.next_step
-    assert result.quiet == (name == "NotAuthorized")
+    assert not result.quiet
+
+
+def test_only_a_dismissed_dialog_is_quiet(qapp: Any) -> None:
+    assert explain("org.kmodgui.Error.NotAuthorized", "authentication was dismissed").quiet
+    denied = explain("org.kmodgui.Error.NotAuthorized", "not authorized")
+    assert not denied.quiet and "not allowed" in denied.text
+    assert not explain("org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", "").quiet
 
 
 def test_specific_explanations(qapp: Any) -> None:

@@ -1,46 +1,61 @@
 """The window against the real helper: a private system bus, real polkitd, D-Bus activation.
 
-The bus fixture is the helper tier's own (``tests/helper/conftest.py``). The
-window's QtDBus client marshals every argument with the helper's exact
-types; here the host kernel cannot load modules, so loads show the failure
-path, while configuration writes succeed in the helper's scratch root.
+The bus machinery is the helper tier's own (``tests/helper/helperbus.py``).
+The window calls through :mod:`kmodgui.client` (QtDBus) as it does in use.
+The host kernel cannot load modules, so loads show the failure path, while
+configuration writes succeed in the helper's scratch root.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtDBus import QDBusConnection
 
+from kmodgui.client import HelperClient
 from kmodgui.core.paths import Root
 from kmodgui.ui.dialogs.error import ErrorDialog
-from kmodgui.ui.helper_link import DBusFastHelper, build_body, connect_helper
+from kmodgui.ui.helper_link import WindowClient, connect_helper, helper_available, request_for
 from kmodgui.ui.operations import Operation
 
-_spec = importlib.util.spec_from_file_location(
-    "kmodgui_helper_bus_fixtures", Path(__file__).parents[1] / "helper" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_fixtures = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
-if not hasattr(_fixtures, "helper_bus"):
-    _spec.loader.exec_module(_fixtures)
-helper_bus = _fixtures.helper_bus  # the session fixture: dbus-daemon, polkitd, helper
 
-# One helper library is enough here: the helper tier runs both.
-on_bus = pytest.mark.parametrize("helper_bus", ["dbus_fast"], indirect=True)
+def _helperbus() -> Any:
+    """tests/helper/helperbus.py (the helper tier's private-bus machinery), loaded by path."""
+    if "helperbus" in sys.modules:
+        return sys.modules["helperbus"]
+    path = Path(__file__).resolve().parents[1] / "helper" / "helperbus.py"
+    spec = importlib.util.spec_from_file_location("helperbus", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["helperbus"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def helper_bus() -> Iterator[Any]:
+    """dbus-daemon with the project's bus policy, real polkitd, an activatable helper.
+
+    One library (dbus-fast) is enough here: the helper tier runs both.
+    """
+    with _helperbus().private_bus("dbus_fast") as bus:
+        yield bus
 
 
 @pytest.fixture
 def bus_window(qtbot: Any, helper_bus: Any, live_root: Root) -> Any:
     from kmodgui.ui.window import MainWindow
 
-    client = DBusFastHelper(helper_bus.address)
-    assert client.connect() and client.available()
-    window = MainWindow(live_root, client, full_catalog=False, watch=False)
+    connection = QDBusConnection.connectToBus(helper_bus.address, "kmodgui-ui-test")
+    assert helper_available(connection)
+    window = MainWindow(live_root, WindowClient(HelperClient(connection)), full_catalog=False,
+                        watch=False)
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: "kernel-release" in window.capabilities, timeout=20000)
     yield window
@@ -55,45 +70,40 @@ def finish(qtbot: Any, window: Any, start: Any) -> Operation:
     return blocker.args[0]
 
 
-def test_bodies_use_the_helper_types(qapp: Any, tmp_path: Path) -> None:
-    assert build_body("Load", ["dummy", [], {}])[:2] == ("sasa{sv}", ["dummy", [], {}])
-    signature, body, _ = build_body("Unload", ["dummy", {"force": True}])
-    assert signature == "sa{sv}" and body[1]["force"].signature == "b"
-    assert build_body("SetPersistentOptions", ["d", {"a": 1}, {}])[1][1] == {"a": "1"}
-    path = tmp_path / "file"
-    path.write_bytes(b"x")
-    with path.open("rb") as handle:
-        signature, body, fds = build_body("InsertFile", [handle.fileno(), [], {}])
-    assert signature == "hasa{sv}" and body[0] == 0 and len(fds) == 1
-    assert os.read(fds[0], 1) == b"x"  # a duplicate: still open after ours was closed
-    os.close(fds[0])
-    with pytest.raises(ValueError, match="takes 3 arguments"):
-        build_body("Load", ["dummy"])
+def test_requests_use_the_helper_types(qapp: Any, tmp_path: Path) -> None:
+    load = request_for("Load", ["dummy", [], {}])
+    assert (load.member, load.arguments[0]) == ("Load", "dummy")
+    assert load.arguments[1].currentSignature() == "as" and load.interactive
+    unload = request_for("Unload", ["dummy", {"force": True}])
+    assert unload.arguments == ["dummy", {"force": True}]
+    options = request_for("SetPersistentOptions", ["d", {"a": 1}, {}])
+    assert options.arguments[1].currentSignature() == "a{ss}"
+    assert not request_for("GetCapabilities", []).interactive
+    with pytest.raises(ValueError, match="bad arguments for Load"):
+        request_for("Load", ["dummy"])
     with pytest.raises(ValueError, match="unknown helper method"):
-        build_body("Explode", [])
+        request_for("Explode", [])
 
 
 def test_no_helper_for_another_root(live_root: Root) -> None:
-    assert connect_helper(live_root, "unix:path=/nonexistent") is None
+    assert connect_helper(live_root) is None
 
 
 @pytest.mark.bus
-@on_bus
 def test_replies_arrive_on_the_gui_thread(qtbot: Any, helper_bus: Any) -> None:
-    client = DBusFastHelper(helper_bus.address)
-    assert client.connect()
+    connection = QDBusConnection.connectToBus(helper_bus.address, "kmodgui-ui-thread")
+    assert helper_available(connection)
+    client = WindowClient(HelperClient(connection))
     seen: list[tuple[str, Any]] = []
     client.call("GetCapabilities", [], lambda r: seen.append((threading.current_thread().name,
                                                               r)), seen.append)
     qtbot.waitUntil(lambda: bool(seen), timeout=20000)
-    client.close()
     thread, result = seen[0]
     assert thread == threading.main_thread().name
     assert isinstance(result, dict) and isinstance(result["modules-disabled"], bool)
 
 
 @pytest.mark.bus
-@on_bus
 def test_capabilities_reach_the_window(bus_window: Any) -> None:
     caps = bus_window.capabilities
     assert isinstance(caps["force-unload"], bool)
@@ -101,7 +111,6 @@ def test_capabilities_reach_the_window(bus_window: Any) -> None:
 
 
 @pytest.mark.bus
-@on_bus
 def test_load_reaches_the_helper_and_the_failure_is_explained(qtbot: Any, bus_window: Any,
                                                               helper_bus: Any) -> None:
     page = bus_window.modules_page
@@ -123,7 +132,6 @@ def test_load_reaches_the_helper_and_the_failure_is_explained(qtbot: Any, bus_wi
 
 
 @pytest.mark.bus
-@on_bus
 def test_configuration_writes_go_through(qtbot: Any, bus_window: Any, helper_bus: Any) -> None:
     ops = bus_window.operations
     operation = finish(qtbot, bus_window,
@@ -142,7 +150,6 @@ def test_configuration_writes_go_through(qtbot: Any, bus_window: Any, helper_bus
 
 
 @pytest.mark.bus
-@on_bus
 def test_bad_arguments_are_refused_without_a_crash(qtbot: Any, bus_window: Any) -> None:
     operation = finish(qtbot, bus_window,
                        lambda: bus_window.operations.set_blacklist("psmouse", "sometimes"))

@@ -256,7 +256,7 @@ def test_failure_shows_explanation_and_kernel_log(window: Any, client: Recording
 
 def test_dismissed_authorization_is_not_a_failure(window: Any, client: RecordingClient) -> None:
     client.answer = lambda call: call.on_error(CallError(
-        "org.kmodgui.Error.NotAuthorized", "Not authorized", []))
+        "org.kmodgui.Error.NotAuthorized", "authentication was dismissed", []))
     page = window.modules_page
     page.request_load("snd_hda_intel").load_button.click()
     assert page.findChild(ErrorDialog) is None
