@@ -11,6 +11,7 @@ kmod's errno so the CLI can print kmod's words.
 from __future__ import annotations
 
 import errno
+import functools
 import gzip
 import lzma
 import mmap
@@ -161,11 +162,19 @@ class ModuleInfo:
 
     path: str
     modinfo: list[tuple[str, str]] = field(default_factory=list)
-    versions: list[tuple[int, str]] = field(default_factory=list)
     name: str | None = None                 # from .gnu.linkonce.this_module
     signature: ModuleSignature | None = None
     compression: str | None = None          # "zstd", "xz", "gzip" or None
     image_size: int = 0                     # bytes of the (decompressed) ELF image
+    # __versions as stored; decoded on first use (the catalog never needs it)
+    versions_raw: bytes = b""
+    bits: int = 64
+    big_endian: bool = False
+
+    @functools.cached_property
+    def versions(self) -> list[tuple[int, str]]:
+        """``__versions``: (crc, symbol) pairs, as ``modprobe --dump-modversions`` lists them."""
+        return split_versions(self.versions_raw, self.bits, self.big_endian)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of ``key`` (``modinfo -F`` prints all; this is the common case)."""
@@ -218,7 +227,9 @@ def info_from_image(image: bytes | mmap.mmap, path: str,
     return ModuleInfo(
         path=path,
         modinfo=split_modinfo(found[".modinfo"]),
-        versions=split_versions(found.get("__versions", b""), bits, big),
+        versions_raw=found.get("__versions", b""),
+        bits=bits,
+        big_endian=big,
         name=this_module_name(found.get(".gnu.linkonce.this_module"), bits),
         signature=read_signature(image),
         compression=compression,

@@ -17,7 +17,7 @@ import mmap
 import struct
 from dataclasses import dataclass
 
-from asn1crypto import cms
+from asn1crypto import cms, core, parser
 
 SIG_MAGIC = b"~Module signature appended~\n"
 # struct module_signature: algo, hash, id_type, signer_len, key_id_len, pad[3], be32 sig_len
@@ -163,6 +163,9 @@ def parse_pkcs7(raw: bytes, offset: int = 0) -> ModuleSignature | None:
     """kmod's ``fill_pkcs7``: first SignerInfo's issuer, serial, digest and signature."""
     try:
         info = cms.ContentInfo.load(raw)
+        # OpenSSL decodes the whole structure and refuses it on any error; asn1crypto
+        # parses on access, so make it decode everything the same way
+        _decode_all(info)
         if info["content_type"].dotted != "1.2.840.113549.1.7.2":  # signedData
             return None
         signer_info = info["content"]["signer_infos"][0]
@@ -190,6 +193,104 @@ def parse_pkcs7(raw: bytes, offset: int = 0) -> ModuleSignature | None:
     )
 
 
+# Fields OpenSSL decodes as ANY: an algorithm's parameters, a name attribute's value.
+_ANY_FIELDS = {"parameters", "value"}
+# Universal tags a name attribute value may have (OpenSSL's B_ASN1_PRINTABLE mask: the
+# string types, SEQUENCE and the tags it calls "unknown").
+_NAME_VALUE_TAGS = {7, 8, 9, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29,
+                    30}
+
+
+def _decode_all(value: core.Asn1Value) -> None:
+    """Decode every field as OpenSSL's ``d2i_PKCS7`` would, raising ValueError where it fails.
+
+    asn1crypto decodes lazily and leniently; OpenSSL decodes everything at once and
+    checks each primitive (integer padding, object identifier encoding, lengths of
+    NULL, BOOLEAN and strings). ``ANY`` fields are checked by their own tag.
+    """
+    if isinstance(value, core.Choice):
+        _decode_all(value.chosen)
+    elif isinstance(value, core.Sequence | core.Set):
+        for key in value:
+            if key in _ANY_FIELDS and not isinstance(value, cms.SignerInfo | cms.ContentInfo):
+                tlv = _second_tlv(value)
+                if tlv is not None:
+                    if key == "value" and (tlv[0] != 0 or tlv[2] not in _NAME_VALUE_TAGS):
+                        raise ValueError("name attribute value of a type OpenSSL refuses")
+                    _check_primitive(*tlv)
+                continue
+            child = value[key]
+            if child is not None:
+                _decode_all(child)
+    elif isinstance(value, core.SequenceOf | core.SetOf):
+        for child in value:
+            _decode_all(child)
+    elif not isinstance(value, core.Void):
+        _check_primitive(value.class_, value.method, value.tag, value.contents or b"")
+        value.native  # noqa: B018 - decoding is the point
+
+
+def _second_tlv(sequence: core.Asn1Value) -> tuple[int, int, int, bytes] | None:
+    """``(class, method, tag, contents)`` of the second element of a two-field SEQUENCE
+    (algorithm + parameters, type + value), read from the raw bytes: asn1crypto would
+    insist on the type it expects there, OpenSSL takes any."""
+    raw = sequence.contents or b""
+    first = parser.parse(raw, strict=False)
+    size = len(first[3]) + len(first[4]) + len(first[5])
+    if size >= len(raw):
+        return None
+    class_, method, tag, _, contents, _ = parser.parse(raw[size:], strict=False)
+    return class_, method, tag, contents
+
+
+def _check_pieces(raw: bytes) -> None:
+    """The pieces of a constructed (BER) string parse as TLVs to the end, recursively."""
+    while raw:
+        _, method, _, header, contents, trailer = parser.parse(raw, strict=False)
+        if method == 1:
+            _check_pieces(contents)
+        raw = raw[len(header) + len(contents) + len(trailer):]
+
+
+def _check_primitive(class_: int, method: int, tag: int, contents: bytes) -> None:
+    """OpenSSL's checks on one universal value (``asn1_ex_c2i`` and friends)."""
+    if class_ != 0:
+        return
+    size = len(contents)
+    if tag in (16, 17):
+        if method != 1:
+            raise ValueError("primitive SEQUENCE or SET")
+        return
+    if method == 1:  # a constructed string: OpenSSL collects its pieces, any tags
+        _check_pieces(contents)
+        return
+    if tag == 1 and size != 1:
+        raise ValueError("BOOLEAN not one byte")
+    if tag == 5 and size:
+        raise ValueError("NULL with contents")
+    if tag in (2, 10):
+        if not size:
+            raise ValueError("empty INTEGER")
+        if size > 1:
+            pad = contents[0] == 0 or (contents[0] == 0xFF and any(contents[1:]))
+            if pad and (contents[0] & 0x80) == (contents[1] & 0x80):
+                raise ValueError("INTEGER with illegal padding")
+    if tag == 3 and (not size or contents[0] > 7):
+        raise ValueError("bad BIT STRING")
+    if tag == 6:
+        if not size or contents[-1] & 0x80:
+            raise ValueError("malformed object identifier")
+        for i, byte in enumerate(contents):
+            if byte == 0x80 and (i == 0 or not contents[i - 1] & 0x80):
+                raise ValueError("malformed object identifier")
+    if tag == 12:
+        contents.decode("utf-8")
+    if tag == 30 and size % 2:
+        raise ValueError("BMPString of odd length")
+    if tag == 28 and size % 4:
+        raise ValueError("UniversalString length not a multiple of 4")
+
+
 def _issuer_text(name: object) -> bytes:
     """kmod's ``x509_name_to_str``: the first commonName, else the last entry, raw bytes.
 
@@ -201,6 +302,5 @@ def _issuer_text(name: object) -> bytes:
         return b""
     chosen = next((atv for atv in entries if atv["type"].dotted == COMMON_NAME_OID),
                   entries[-1])
-    value = chosen["value"]
-    contents = getattr(value, "chosen", value).contents or b""
-    return contents.split(b"\0", 1)[0]
+    tlv = _second_tlv(chosen)
+    return tlv[3].split(b"\0", 1)[0] if tlv is not None else b""
