@@ -95,21 +95,31 @@ def agent_wanted(stdin_is_tty: bool, euid: int, agent: str | None) -> bool:
     return stdin_is_tty and euid != 0 and agent is not None
 
 
+def agent_command(agent: str, pid: int, in_session: bool) -> list[str]:
+    """``pkttyagent --process PID``, with ``--fallback`` inside a login session.
+
+    ``--fallback`` (as systemctl passes it) lets the session's graphical agent
+    answer when there is one. Outside a logind session polkit (122) never
+    consults a fallback agent, so there the agent is registered plainly.
+    """
+    return [agent, "--process", str(pid), *(["--fallback"] if in_session else [])]
+
+
 @contextlib.contextmanager
 def text_agent() -> Iterator[None]:
-    """Run ``pkttyagent --process <this process> --fallback`` while the call is made.
+    """Run a polkit text agent for this process while the call is made.
 
-    ``--fallback`` lets a graphical agent of the session answer instead when
-    there is one. We wait until the agent says it is registered.
+    We wait until the agent says it is registered (``--notify-fd``).
     """
     agent = shutil.which("pkttyagent")
     if agent is None or not agent_wanted(sys.stdin.isatty(), os.geteuid(), agent):
         yield
         return
     read_end, write_end = os.pipe()
+    command = agent_command(agent, os.getpid(), bool(os.environ.get("XDG_SESSION_ID")))
     try:
-        proc = subprocess.Popen([agent, "--process", str(os.getpid()), "--fallback",
-                                 "--notify-fd", str(write_end)], pass_fds=(write_end,))
+        proc = subprocess.Popen([*command, "--notify-fd", str(write_end)],
+                                pass_fds=(write_end,))
     except OSError:
         os.close(read_end)
         os.close(write_end)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from kmodgui.cli.actions import agent_wanted
+from kmodgui.cli.actions import agent_command, agent_wanted
 from kmodgui.core.paths import Root
 
 pytestmark = pytest.mark.bus
@@ -155,22 +155,28 @@ def _agents_for(pid: int) -> list[list[str]]:
     return found
 
 
-def test_a_terminal_gets_a_text_agent_for_the_command(bus: Any) -> None:
-    """Run from a terminal, the command starts pkttyagent for its own process, as systemctl.
+def test_agent_command_uses_fallback_only_in_a_session() -> None:
+    assert agent_command("/a", 42, True) == ["/a", "--process", "42", "--fallback"]
+    assert agent_command("/a", 42, False) == ["/a", "--process", "42"]
 
-    The test rules make polkit think 2 s about 'kmodgui_slow' (and then grant it):
-    meanwhile the agent must be running with ``--process <the command's pid> --fallback``.
+
+def run_in_terminal(bus: Any, *args: str, until: bytes, seconds: float = 30,
+                    ) -> tuple[bytes, list[list[str]], int, int]:
+    """Run ``kmodgui ARGS`` as 'nobody' on a new terminal until ``until`` is printed.
+
+    Returns the output, the pkttyagent command lines seen for it, its pid and exit status.
     """
     pid, fd = pty.fork()
-    if pid == 0:  # the child: 'nobody' running the command on the terminal
+    if pid == 0:  # the child
         setpriv = shutil.which("setpriv") or "setpriv"
+        env = {k: v for k, v in bus.env.items() if k != "XDG_SESSION_ID"}
         os.execve(setpriv,  # noqa: S606 - a fixed argv, no shell wanted
                   [setpriv, f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups",
-                   sys.executable, "-m", "kmodgui", "boot", "kmodgui_slow", "on"], bus.env)
+                   sys.executable, "-m", "kmodgui", *args], env)
     seen, agents = b"", []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and until not in seen:
             agents = agents or _agents_for(pid)
             ready, _, _ = select.select([fd], [], [], 0.1)
             if ready:
@@ -181,19 +187,38 @@ def test_a_terminal_gets_a_text_agent_for_the_command(bus: Any) -> None:
                 if not data:
                     break
                 seen += data
+        agents = agents or _agents_for(pid)
     finally:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
+    return seen, agents, pid, status
+
+
+def test_the_password_prompt_appears_in_the_terminal(bus: Any) -> None:
+    """Not authorised beforehand: polkit asks on the terminal, naming the module."""
+    seen, agents, pid, _ = run_in_terminal(bus, "boot", "loop", "on", until=b"Password:")
+    text = seen.decode(errors="replace")
+    assert "AUTHENTICATING FOR org.kmodgui.configure" in text, text
+    assert ("Authentication is required to change the configuration of the kernel module "
+            "loop") in text, text
+    assert agents and agents[0][1:3] == ["--process", str(pid)]
+    assert not (bus.root / "etc" / "modules-load.d" / "kmodgui-loop.conf").exists()
+    time.sleep(0.5)
+    assert not _agents_for(pid), "the agent outlived the command"
+
+
+def test_a_granted_command_runs_with_the_agent_and_cleans_it_up(bus: Any) -> None:
+    """polkit thinks 2 s about 'kmodgui_slow', then grants it: the agent runs meanwhile."""
     target = bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_slow.conf"
     try:
+        seen, agents, pid, status = run_in_terminal(bus, "boot", "kmodgui_slow", "on",
+                                                    until=b"\0(until it exits)")
         assert os.waitstatus_to_exitcode(status) == 0, seen
-        assert b"kmodgui_slow will be loaded at boot." in seen
-        assert agents, "no pkttyagent ran for the command"
-        assert agents[0][1:] == ["--process", str(pid), "--fallback", "--notify-fd",
-                                 agents[0][-1]]
-        assert not _agents_for(pid), "the agent outlived the command"
+        assert b"kmodgui_slow will be loaded at boot." in seen, seen
+        assert agents and agents[0][1:3] == ["--process", str(pid)]
+        assert target.exists()
     finally:
         target.unlink(missing_ok=True)
 
