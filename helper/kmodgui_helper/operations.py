@@ -153,7 +153,7 @@ def _open_step(name: str, dir_fd: int) -> int:
 
 
 def set_parameter(root: Root, module: str, parameter: str, value: str) -> Result:
-    """Write ``/sys/module/M/parameters/P`` once, opened through the chain without links."""
+    """Write the parameter file in sysfs once, opened through the chain without links."""
     try:
         top = os.open(root.sys_module, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:

@@ -113,7 +113,7 @@ def test_config_directory_writable_by_others_is_refused(bus: Any) -> None:
 
 @pytest.fixture
 def fake_sysfs(bus: Any) -> Path:
-    """A /sys/module tree under the helper's root, with one writable parameter."""
+    """A sysfs module tree under the helper's root, with one writable parameter."""
     params = bus.root / "sys" / "module" / "kmodgui_fake" / "parameters"
     params.mkdir(parents=True)
     (params / "level").write_text("1")
