@@ -234,3 +234,15 @@ def test_wildcard_lookups_are_fast(kernel_root: Root) -> None:
     elapsed = time.perf_counter() - start
     assert sum(1 for f in found if f) >= 90
     assert elapsed < 1.0, f"100 modalias lookups took {elapsed:.3f} s"
+
+
+def test_empty_index_written_by_depmod(tmp_path: Path) -> None:
+    """depmod for a release without modules writes a root node of zero bytes; kmod accepts it."""
+    release = tmp_path / "lib/modules/9.9.9"
+    release.mkdir(parents=True)
+    subprocess.run(["depmod", "-b", str(tmp_path), "9.9.9"], check=True, capture_output=True)
+    for name in ("modules.alias.bin", "modules.dep.bin", "modules.symbols.bin"):
+        index = IndexFile.open(release / name)
+        assert index.search("anything") is None
+        assert index.search_wild("pci:v00008086d*") == []
+        assert list(index.items()) == []
