@@ -87,7 +87,7 @@ class ModuleTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._records: list[ModuleRecord] = []
-        self._search: list[SearchText] = []
+        self._search: dict[str, SearchText] = {}   # by name, folded on first search
         self._rows: dict[str, int] = {}
         self._busy: dict[str, str] = {}
         self._index: SearchIndex | None = None
@@ -180,11 +180,8 @@ class ModuleTableModel(QAbstractTableModel):
 
     def _apply_sort(self) -> None:
         column, order = self._sort
-        pairs = sorted(zip(self._records, self._search, strict=True),
-                       key=lambda pair: self._sort_key(pair[0], column),
-                       reverse=order == Qt.SortOrder.DescendingOrder)
-        self._records = [p[0] for p in pairs]
-        self._search = [p[1] for p in pairs]
+        self._records = sorted(self._records, key=lambda r: self._sort_key(r, column),
+                               reverse=order == Qt.SortOrder.DescendingOrder)
         self._rows = {r.name: i for i, r in enumerate(self._records)}
         self._index = None
         self._texts.clear()
@@ -194,7 +191,7 @@ class ModuleTableModel(QAbstractTableModel):
         """Replace every row (a new catalog)."""
         self.beginResetModel()
         self._records = list(records)
-        self._search = [SearchText.of(r) for r in self._records]
+        self._search = {}        # folded lazily: see search_texts()
         self._apply_sort()
         self.endResetModel()
 
@@ -208,8 +205,8 @@ class ModuleTableModel(QAbstractTableModel):
                           if r is None and n in self._rows), reverse=True)
         for row in removed:
             self.beginRemoveRows(QModelIndex(), row, row)
+            self._search.pop(self._records[row].name, None)
             del self._records[row]
-            del self._search[row]
             self._rows = {r.name: i for i, r in enumerate(self._records)}
             self._texts.clear()
             self._index = None
@@ -226,13 +223,12 @@ class ModuleTableModel(QAbstractTableModel):
                 new.append(record)
             else:  # the catalog may have changed the record in place: always refresh
                 self._records[row] = record
-                self._search[row] = SearchText.of(record)
+                self._search.pop(name, None)
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
         if new:
             start = len(self._records)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
             self._records.extend(new)
-            self._search.extend(SearchText.of(r) for r in new)
             self._rows.update((r.name, start + i) for i, r in enumerate(new))
             self._index = None
             self.endInsertRows()
@@ -263,12 +259,20 @@ class ModuleTableModel(QAbstractTableModel):
         return list(self._records)
 
     def search_texts(self) -> list[SearchText]:
-        return self._search
+        """The folded search text of every row, in row order (computed once per record)."""
+        texts = self._search
+        out = []
+        for record in self._records:
+            text = texts.get(record.name)
+            if text is None:
+                text = texts[record.name] = SearchText.of(record)
+            out.append(text)
+        return out
 
     def search_index(self) -> SearchIndex:
         """Column-wise search text, rebuilt lazily after rows change."""
-        if self._index is None or self._index.size != len(self._search):
-            self._index = SearchIndex(self._search)
+        if self._index is None:
+            self._index = SearchIndex(self.search_texts())
         return self._index
 
 

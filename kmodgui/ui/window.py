@@ -69,6 +69,18 @@ def modinfo_text(record: ModuleRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cache_is_warm(root: Root) -> bool:
+    """The catalog cache of this root and release exists (a warm start)."""
+    try:
+        from kmodgui.core.modcache import cache_file
+    except ImportError:
+        return False
+    try:
+        return cache_file(root).is_file()
+    except OSError:
+        return False
+
+
 def _softdep_text(entry: Any) -> str:
     """``pre: a b post: c`` for a softdep entry whose value is kept as lists."""
     parts = []
@@ -104,7 +116,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("Kernel Modules"))
         self.operations = Operations(client, self)
         self.model = ModuleTableModel(self)
-        self.catalog = catalog_module.quick_catalog(root)
+        # Warm start: the per-user cache makes the full catalog quick to read, so read it
+        # once, now. Cold start: names and states from the index at once, details later.
+        self._warm = full_catalog and use_cache and _cache_is_warm(root)
+        self.catalog = (catalog_module.load_catalog(root) if self._warm
+                        else catalog_module.quick_catalog(root))
         self.model.set_records(self.catalog.records.values())
         self._devices: list[Any] | None = None
 
@@ -171,13 +187,16 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(self.close)
         self.config_page.module_requested.connect(self.show_module)
         self.operations.operation_finished.connect(self._operation_finished)
-        self._update_config_page()
+        # Off the first paint: the search text and the configuration page.
+        QTimer.singleShot(0, self._after_first_paint)
 
         self.watcher: LiveWatcher | None = None
         if watch:
             self.watcher = LiveWatcher(root, parent=self)
             self.watcher.modules_changed.connect(self.refresh_live)
-        if full_catalog:
+        if self._warm:
+            QTimer.singleShot(0, self._warm_loaded)
+        elif full_catalog:
             QTimer.singleShot(0, self.load_full_catalog)
         if client is not None and capabilities is None:
             client.call("GetCapabilities", [], self.set_capabilities, lambda _error: None)
@@ -227,6 +246,16 @@ class MainWindow(QMainWindow):
         self.modules_page.show_progress(0, 1)
         self.operations.run_in_thread(work, self._full_loaded, self._full_failed,
                                       self._progress)
+
+    def _after_first_paint(self) -> None:
+        if not self._closing:
+            self._update_config_page()
+            self.model.search_index()
+
+    def _warm_loaded(self) -> None:
+        if not self._closing:
+            self.catalog_loaded.emit()
+            self._check_index_age()
 
     def _progress(self, done: int, total: int) -> None:
         if not self._closing:
