@@ -337,6 +337,10 @@ def add_names(devices: Sequence[Device], root: Root, names: HardwareNames | None
             _usb_names(device, names.database("usb"), root)
         elif prefix == "hid":
             _hid_names(device, names.database("usb"))
+        elif device.bus == "scsi":    # the INQUIRY strings: "ATA" "QEMU HARDDISK"
+            path = root.sys_bus.parent / device.syspath
+            device.vendor = (_read(path / "vendor") or "").strip() or None
+            device.product = (_read(path / "model") or "").strip() or None
     # A virtio device is the function of its transport's PCI device ("Virtio console").
     by_path = {d.syspath: d for d in devices}
     for device in devices:

@@ -41,7 +41,7 @@ BEGIN, END = "=====KMODGUI-SYSFS-BEGIN=====", "=====KMODGUI-SYSFS-END====="
 # Attribute files worth keeping (IDs, names, classes); everything else is dropped.
 ATTRIBUTES = (
     "modalias uevent vendor device subsystem_vendor subsystem_device class revision "
-    "idVendor idProduct bcdDevice manufacturer product name bDeviceClass "
+    "idVendor idProduct bcdDevice manufacturer product model name bDeviceClass "
     "bInterfaceClass bInterfaceSubClass bInterfaceProtocol bInterfaceNumber"
 )
 
@@ -264,10 +264,14 @@ def capture(name: str, base: Path, release: str, dest: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=SCENARIOS)
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                        help=f"what to capture (default: all of {', '.join(SCENARIOS)})")
     args = parser.parse_args()
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario: {', '.join(sorted(unknown))}")
     base, release = kernel_tree()
-    for name in args.scenarios:
+    for name in args.scenarios or list(SCENARIOS):
         try:
             count = capture(name, base, release, DATA / name)
         except CaptureError as exc:

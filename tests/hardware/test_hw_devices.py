@@ -90,6 +90,8 @@ def test_pc_machine(kernel_root: Root, tmp_path: Path) -> None:
     assert hid.vendor == "Adomax Technology Co., Ltd"
     usb_keyboard = found["usb", "1-1:1.0"]
     assert (usb_keyboard.driver, usb_keyboard.kind) == ("usbhid", "Human Interface Device")
+    disks = {d.name: d.description for d in devices if d.bus == "scsi"}
+    assert disks == {"0:0:0:0": "QEMU QEMU HARDDISK", "1:0:0:0": "ATA QEMU HARDDISK"}
     storage = found["usb", "2-2:1.0"]
     assert storage.driver_module == "usb_storage" and storage.kind == "Mass Storage"
     assert storage.candidate_names() == ["uas", "usb_storage"]
