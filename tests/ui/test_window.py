@@ -326,3 +326,34 @@ def test_config_page_lists_settings_with_sources(window: Any) -> None:
     page.open_button.click()
     assert window.modules_page.current_record().name == "pcspkr"
     assert window.pages.currentWidget() is window.modules_page
+
+
+def test_stale_index_offers_a_rebuild(qtbot: Any, kernel_root: Root, tmp_path: Any) -> None:
+    """Module files newer than modules.dep: the page says so and offers Rebuild Index."""
+    import os
+    import shutil
+
+    from kmodgui.ui.window import MainWindow
+
+    release_dir = tmp_path / "root" / "lib" / "modules" / kernel_root.release
+    release_dir.mkdir(parents=True)
+    for entry in kernel_root.modules_dir.iterdir():
+        if entry.name == "modules.dep":
+            shutil.copy(entry, release_dir / entry.name)
+            os.utime(release_dir / entry.name, (0, 0))
+        else:
+            (release_dir / entry.name).symlink_to(entry)
+    root = Root(tmp_path / "root", kernel_root.release)
+    win = MainWindow(root, RecordingClient(), capabilities={}, watch=False)
+    qtbot.addWidget(win)
+    win.show()
+    page = win.modules_page
+    qtbot.waitUntil(page.stale_notice.isVisible, timeout=30000)
+    assert page.rebuild_button.isDefault()
+    win.close()
+
+
+def test_fresh_index_is_not_stale(window: Any, qtbot: Any) -> None:
+    assert window.operations.wait_for_background()
+    qtbot.wait(50)  # deliver the age check's queued result
+    assert not window.modules_page.stale_notice.isVisible()
