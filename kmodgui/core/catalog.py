@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kmodgui.core import loaded as live
 from kmodgui.core.errors import KmodguiError
 from kmodgui.core.globmatch import fnmatch
-from kmodgui.core.installed import read_builtin, read_dep
+from kmodgui.core.installed import DepEntry, read_builtin, read_dep
 from kmodgui.core.modprobe_config import ModprobeConfig
 from kmodgui.core.names import module_name_from_path, normalize_module_name
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState, Parameter
+
+if TYPE_CHECKING:
+    from kmodgui.core.modcache import Facts
 
 Progress = Callable[[int, int], None]
 
@@ -74,7 +78,7 @@ def _installed_records(root: Root, warnings: list[str]) -> dict[str, ModuleRecor
     return records
 
 
-def _direct_depends(path: str, depends: tuple[str, ...], deps: dict) -> list[str]:
+def _direct_depends(path: str, depends: tuple[str, ...], deps: dict[str, DepEntry]) -> list[str]:
     """The direct dependencies: ``modules.dep`` lists the closure, so drop what others bring.
 
     A dependency is direct unless another listed dependency already needs it.
@@ -103,9 +107,9 @@ def apply_live_state(root: Root, records: dict[str, ModuleRecord]) -> set[str]:
                 param.value, param.hidden, param.permission = None, False, None
             changed.add(name)
     for name, mod in now.items():
-        record = records.get(name)
-        if record is None:
-            record = records[name] = ModuleRecord(name=name, state=ModuleState.EXTERNAL)
+        if name not in records:
+            records[name] = ModuleRecord(name=name, state=ModuleState.EXTERNAL)
+        record = records[name]
         before = (record.state, record.refcount, record.live_state, tuple(record.holders),
                   record.load_order)
         record.state = ModuleState.LOADED if record.path else ModuleState.EXTERNAL
@@ -145,7 +149,7 @@ def refresh_live(catalog: Catalog) -> set[str]:
     return apply_live_state(catalog.root, catalog.records)
 
 
-def _apply_facts(record: ModuleRecord, facts: dict) -> None:
+def _apply_facts(record: ModuleRecord, facts: Facts) -> None:
     record.file_size = facts.get("file_size")
     record.description = facts["description"]
     record.authors = list(facts["author"])
@@ -169,7 +173,7 @@ def _apply_facts(record: ModuleRecord, facts: dict) -> None:
         param.type, param.description = ptype, description
 
 
-def _builtin_facts(entries: list[tuple[str, str]]) -> dict:
+def _builtin_facts(entries: list[tuple[str, str]]) -> Facts:
     """modules.builtin.modinfo entries in the shape :func:`_apply_facts` takes."""
     from kmodgui.core.modcache import facts_from_info
     from kmodgui.core.modfile import ModuleInfo
@@ -214,9 +218,9 @@ def _apply_config(root: Root, records: dict[str, ModuleRecord], warnings: list[s
     boot = ModulesLoad.load(root)
     warnings.extend(boot.warnings)
     for item in boot.entries:
-        record = records.get(normalize_module_name(item.module))
-        if record is not None:
-            record.settings.append(item.as_setting())
+        target = records.get(normalize_module_name(item.module))
+        if target is not None:
+            target.settings.append(item.as_setting())
 
 
 def _apply_builtin_parameters(root: Root, records: dict[str, ModuleRecord]) -> None:
@@ -248,9 +252,9 @@ def load_catalog(root: Root, *, use_cache: bool = True,
     except OSError:
         blocks = {}
     for name, entries in blocks.items():
-        record = records.get(normalize_module_name(name))
-        if record is not None and record.state == ModuleState.BUILTIN:
-            _apply_facts(record, _builtin_facts(entries))
+        builtin = records.get(normalize_module_name(name))
+        if builtin is not None and builtin.state == ModuleState.BUILTIN:
+            _apply_facts(builtin, _builtin_facts(entries))
     _link_required_by(records)
     _apply_builtin_parameters(root, records)
     _apply_config(root, records, catalog.warnings)
