@@ -12,10 +12,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kmodgui import __version__
 from kmodgui.cli.exitcodes import ExitCode
 from kmodgui.core.errors import KmodguiError
+
+if TYPE_CHECKING:
+    from kmodgui.core.paths import Root
 
 # Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = (
@@ -54,8 +58,8 @@ def add_root_arguments(parser: argparse.ArgumentParser, *, release: bool = True)
                             help="use modules of kernel RELEASE instead of the running one")
 
 
-def root_from_args(args: argparse.Namespace):  # -> Root, imported lazily
-    from kmodgui.core.paths import Root
+def root_from_args(args: argparse.Namespace) -> Root:
+    from kmodgui.core.paths import Root  # lazily: --help stays fast
 
     return Root.create(args.basedir, getattr(args, "release", None))
 

@@ -70,9 +70,9 @@ def as_text(modprobe: ModprobeConfig, load: ModulesLoad) -> str:
     lines += [f"#   {f}" for f in load.files] or ["#   (no files)"]
     lines += [f"#   masked: {f}" for f in load.masked]
     width = max((len(e.module) for e in load.entries), default=0)
-    for e in load.entries:
-        note = " (initrd only)" if e.initrd_only else ""
-        lines.append(f"{e.module:<{width}}  # {e.source}{note}")
+    for item in load.entries:
+        note = " (initrd only)" if item.initrd_only else ""
+        lines.append(f"{item.module:<{width}}  # {item.source}{note}")
     warnings = modprobe.warnings + load.warnings
     if warnings:
         lines.append("")

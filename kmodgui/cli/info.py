@@ -62,7 +62,7 @@ def help_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # no option prefix for argparse: every argument goes to getopt-style parsing in run(),
     # so that bad options get modinfo's messages and exit status
     parser = subparsers.add_parser(

@@ -19,7 +19,7 @@ STATES = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("list", help="list modules (loaded by default)",
                             description="List kernel modules with their state and details.")
     add_root_arguments(parser)

@@ -17,7 +17,7 @@ import mmap
 import struct
 from dataclasses import dataclass
 
-from asn1crypto import cms, core, parser
+from asn1crypto import cms, core, parser, x509
 
 SIG_MAGIC = b"~Module signature appended~\n"
 # struct module_signature: algo, hash, id_type, signer_len, key_id_len, pad[3], be32 sig_len
@@ -291,13 +291,13 @@ def _check_primitive(class_: int, method: int, tag: int, contents: bytes) -> Non
         raise ValueError("UniversalString length not a multiple of 4")
 
 
-def _issuer_text(name: object) -> bytes:
+def _issuer_text(name: x509.Name) -> bytes:
     """kmod's ``x509_name_to_str``: the first commonName, else the last entry, raw bytes.
 
     OpenSSL hands back the string's content octets and kmod takes them as a C
     string, so the value stops at its first NUL.
     """
-    entries = [atv for rdn in name.chosen for atv in rdn]  # type: ignore[attr-defined]
+    entries = [atv for rdn in name.chosen for atv in rdn]
     if not entries:
         return b""
     chosen = next((atv for atv in entries if atv["type"].dotted == COMMON_NAME_OID),
