@@ -10,6 +10,7 @@ filter is widened on 4000 rows.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
 
@@ -43,6 +44,7 @@ class Column(IntEnum):
 
 
 _COLUMNS = tuple(Column)
+_BY_NAME = operator.attrgetter("name")
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
@@ -180,7 +182,8 @@ class ModuleTableModel(QAbstractTableModel):
 
     def _apply_sort(self) -> None:
         column, order = self._sort
-        self._records = sorted(self._records, key=lambda r: self._sort_key(r, column),
+        key = _BY_NAME if column == Column.NAME else (lambda r: self._sort_key(r, column))
+        self._records = sorted(self._records, key=key,
                                reverse=order == Qt.SortOrder.DescendingOrder)
         self._rows = {r.name: i for i, r in enumerate(self._records)}
         self._index = None

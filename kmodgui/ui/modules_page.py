@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
@@ -35,9 +36,6 @@ from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState
 from kmodgui.ui.details.aliases import DeviceMatcher
 from kmodgui.ui.details.pane import DetailsPane
-from kmodgui.ui.dialogs.error import ErrorDialog
-from kmodgui.ui.dialogs.load import LoadDialog
-from kmodgui.ui.dialogs.unload import UnloadDialog
 from kmodgui.ui.module_model import (
     NAME_ROLE,
     RECORD_ROLE,
@@ -50,6 +48,11 @@ from kmodgui.ui.module_model import (
 from kmodgui.ui.operations import Operation, Operations
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened (a quicker start)
+    from kmodgui.ui.dialogs.error import ErrorDialog
+    from kmodgui.ui.dialogs.load import LoadDialog
+    from kmodgui.ui.dialogs.unload import UnloadDialog
 
 
 @dataclass
@@ -403,6 +406,8 @@ class ModulesPage(QWidget):
                                 if dialog in self._dialogs else None)
 
     def request_load(self, name: str = "", *, with_parameters: bool = False) -> LoadDialog | None:
+        from kmodgui.ui.dialogs.load import LoadDialog
+
         record = self.model.record(name) if name else self.current_record()
         if record is None:
             return None
@@ -416,6 +421,8 @@ class ModulesPage(QWidget):
         return dialog
 
     def request_unload(self, name: str = "") -> UnloadDialog | None:
+        from kmodgui.ui.dialogs.unload import UnloadDialog
+
         record = self.model.record(name) if name else self.current_record()
         if record is None:
             return None
@@ -487,6 +494,8 @@ class ModulesPage(QWidget):
             self.show_failure(operation)
 
     def show_failure(self, operation: Operation) -> ErrorDialog:
+        from kmodgui.ui.dialogs.error import ErrorDialog
+
         explanation = operation.explanation
         assert explanation is not None  # noqa: S101 - only called for failures
         detail = operation.error.message if operation.error else ""

@@ -9,6 +9,7 @@ and failure arrive as signals on the GUI thread.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -108,9 +109,15 @@ class _Job(QRunnable):
         try:
             result = self._work(self._relay.progress.emit)
         except Exception as exc:  # delivered to the GUI thread, never raised in the pool
-            self._relay.failed.emit(exc)
+            self._deliver(self._relay.failed, exc)
         else:
-            self._relay.done.emit(result)
+            self._deliver(self._relay.done, result)
+
+    @staticmethod
+    def _deliver(signal: Any, value: object) -> None:
+        # The application may be tearing down (its relay deleted): nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(value)
 
 
 class Operations(QObject):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
 from kmodgui.core import catalog as catalog_module
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
+from kmodgui.ui import snapshot
 from kmodgui.ui.config_page import ConfigPage, ConfigRow
-from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-from kmodgui.ui.file_preview import FilePreview, preview_file
 from kmodgui.ui.live import LiveWatcher
 from kmodgui.ui.log_page import LogPage
 from kmodgui.ui.module_model import ModuleTableModel
@@ -39,6 +38,11 @@ from kmodgui.ui.operations import HelperClient, Operation, Operations
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
+if TYPE_CHECKING:  # imported when a file is first previewed (a quicker start)
+    from kmodgui.ui.dialogs.insert_file import InsertFileDialog
+    from kmodgui.ui.file_preview import FilePreview
+
+FIRST_PAINT_MS = 150
 # Operations after which the configuration (not only live state) must be read again.
 CONFIG_METHODS = ("SetPersistentOptions", "SetBlacklist", "SetLoadAtBoot", "RebuildIndex")
 
@@ -96,11 +100,14 @@ def _softdep_text(entry: Any) -> str:
 
 class MainWindow(QMainWindow):
     """Signals:
+        list_ready(): the list shows every module with its description (a warm start
+            emits it at once, from the snapshot or the cache).
         catalog_loaded(): the full catalog (descriptions, parameters) is shown.
         live_updated(list): names whose live state changed and were refreshed.
     """
 
     catalog_loaded = Signal()
+    list_ready = Signal()
     live_updated = Signal(list)
 
     def __init__(self, root: Root, client: HelperClient | None = None, *,
@@ -116,12 +123,22 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("Kernel Modules"))
         self.operations = Operations(client, self)
         self.model = ModuleTableModel(self)
-        # Warm start: the per-user cache makes the full catalog quick to read, so read it
-        # once, now. Cold start: names and states from the index at once, details later.
-        self._warm = full_catalog and use_cache and _cache_is_warm(root)
-        self.catalog = (catalog_module.load_catalog(root) if self._warm
-                        else catalog_module.quick_catalog(root))
-        self.model.set_records(self.catalog.records.values())
+        # Warm start: the snapshot of the last list (plus today's live state) paints at once
+        # and the full catalog follows; without one, the per-user cache makes the full
+        # catalog quick to read now. Cold start: names and states from the index at once,
+        # details with visible progress.
+        shown = snapshot.load(root) if full_catalog and use_cache else None
+        self._warm = shown is None and full_catalog and use_cache and _cache_is_warm(root)
+        if shown is not None:
+            self.start_kind = "snapshot"
+            self.catalog = catalog_module.Catalog(root, shown)
+            catalog_module.apply_live_state(root, shown)
+        elif self._warm:
+            self.start_kind = "warm"
+            self.catalog = catalog_module.load_catalog(root)
+        else:
+            self.start_kind = "cold"
+            self.catalog = catalog_module.quick_catalog(root)
         self._devices: list[Any] | None = None
 
         self.planner = Planner(root, self.model.record)
@@ -131,6 +148,7 @@ class MainWindow(QMainWindow):
                                 force_unload=bool(self.capabilities.get("force-unload")),
                                 insert_file=self.preview_and_insert)
         self.modules_page = ModulesPage(self.model, services)
+        self.model.set_records(self.catalog.records.values())  # once the view sorts it
         self.config_page = ConfigPage()
         self.log_page = LogPage(self.operations)
         self.hardware_page = self._hardware_page()
@@ -187,17 +205,21 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(self.close)
         self.config_page.module_requested.connect(self.show_module)
         self.operations.operation_finished.connect(self._operation_finished)
-        # Off the first paint: the search text and the configuration page.
-        QTimer.singleShot(0, self._after_first_paint)
 
         self.watcher: LiveWatcher | None = None
         if watch:
             self.watcher = LiveWatcher(root, parent=self)
             self.watcher.modules_changed.connect(self.refresh_live)
+        if self.start_kind != "cold":
+            QTimer.singleShot(0, self.list_ready)
+        # After the first paint (a moment later, so they do not delay it): the full
+        # catalog, the search text and the configuration page.
+        later = 0 if self.start_kind == "cold" else FIRST_PAINT_MS
         if self._warm:
-            QTimer.singleShot(0, self._warm_loaded)
+            QTimer.singleShot(later, self._warm_loaded)
         elif full_catalog:
-            QTimer.singleShot(0, self.load_full_catalog)
+            QTimer.singleShot(later, self.load_full_catalog)
+        QTimer.singleShot(later, self._after_first_paint)
         if client is not None and capabilities is None:
             client.call("GetCapabilities", [], self.set_capabilities, lambda _error: None)
 
@@ -256,6 +278,9 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self.catalog_loaded.emit()
             self._check_index_age()
+            records, root = list(self.catalog.records.values()), self.root
+            self.operations.run_in_thread(lambda _p: snapshot.save(root, records),
+                                          lambda _ok: None, lambda _error: None)
 
     def _progress(self, done: int, total: int) -> None:
         if not self._closing:
@@ -268,7 +293,12 @@ class MainWindow(QMainWindow):
         self.model.set_records(catalog.records.values())
         self.modules_page.show_progress(1, 1)
         self._update_config_page()
+        if self.start_kind == "cold":
+            self.list_ready.emit()
         self.catalog_loaded.emit()
+        records, root = list(catalog.records.values()), self.root
+        self.operations.run_in_thread(lambda _p: snapshot.save(root, records),
+                                      lambda _ok: None, lambda _error: None)
         self._check_index_age()
 
     def _full_failed(self, error: BaseException) -> None:
@@ -349,6 +379,8 @@ class MainWindow(QMainWindow):
     # -- insert from file -------------------------------------------------------------------
     def preview_and_insert(self, path: str) -> None:
         """Preview ``path`` in the background, then confirm, then send it as a descriptor."""
+        from kmodgui.ui.file_preview import FilePreview, preview_file
+
         root = self.root
         self.operations.run_in_thread(lambda _p: preview_file(path, root),
                                       self._show_preview,
@@ -356,6 +388,9 @@ class MainWindow(QMainWindow):
                                           FilePreview(path=path, error=str(e))))
 
     def _show_preview(self, preview: object) -> InsertFileDialog | None:
+        from kmodgui.ui.dialogs.insert_file import InsertFileDialog
+        from kmodgui.ui.file_preview import FilePreview
+
         if self._closing or not isinstance(preview, FilePreview):
             return None
         dialog = InsertFileDialog(preview, self)
