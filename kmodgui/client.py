@@ -267,7 +267,8 @@ class _Demarshaller(QObject):
         self._pending[token] = (done, failed)
         message = QDBusMessage.createMethodCall("", "/", "", "take")
         message.setArguments([token, argument])
-        self._peer.callWithCallback(message, self, SLOT("_delivered()"),
+        # PySide6 takes SLOT()'s str here, whatever its stubs say
+        self._peer.callWithCallback(message, self, SLOT("_delivered()"),  # type: ignore[call-overload]
                                     SLOT("_lost(QDBusError,QDBusMessage)"), QUICK_TIMEOUT_MS)
 
 
@@ -306,6 +307,14 @@ class HelperCall(QObject):
         watcher.finished.connect(self._on_reply)
 
     def _on_reply(self, watcher: QDBusPendingCallWatcher) -> None:
+        try:
+            self._handle_reply(watcher)
+        except Exception as exc:  # never leave a caller waiting for a call that cannot end
+            if not self.done:
+                self._fail(HelperError("org.kmodgui.Error.Failed",
+                                       f"could not read the helper's reply: {exc!r}"))
+
+    def _handle_reply(self, watcher: QDBusPendingCallWatcher) -> None:
         reply = watcher.reply()
         watcher.deleteLater()
         self._watcher = None

@@ -12,6 +12,7 @@ import errno
 import gzip
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,7 +198,7 @@ def set_parameter(root: Root, module: str, parameter: str, value: str) -> Result
     return result(log, files=[str(root.sys_module / module / "parameters" / parameter)])
 
 
-def _config(call: Any) -> list[str]:
+def _config(call: Callable[[], list[str]]) -> list[str]:
     try:
         return call()
     except (configfiles.ConfigWriteError, OSError) as exc:

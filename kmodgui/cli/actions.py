@@ -43,7 +43,8 @@ def _params(values: Sequence[str]) -> list[str]:
 def register(subparsers: Any) -> None:
     def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int],
             ) -> argparse.ArgumentParser:
-        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        parser: argparse.ArgumentParser = subparsers.add_parser(
+            name, help=help_text, description=help_text)
         parser.set_defaults(func=func)
         return parser
 
