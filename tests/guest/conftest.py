@@ -21,11 +21,15 @@ from kmodgui.core.paths import Root
 collect_ignore = [] if os.environ.get("KMGTEST_IN_GUEST") else ["inside"]
 
 
+def cache_dir(kernel_root: Root) -> Path:
+    """The test cache directory (the kernel tree is ``<cache>/current/root``)."""
+    return kernel_root.base.parent.parent
+
+
 @pytest.fixture(scope="session")
 def guest_modules(kernel_root: Root) -> dict[str, Path]:
     """The test modules, built against the headers matching the kernel tree."""
-    cache = kernel_root.base.parent.parent  # <cache>/current/root
-    return build_test_modules(kernel_root, cache)
+    return build_test_modules(kernel_root, cache_dir(kernel_root))
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +41,8 @@ def guest(kernel_root: Root, guest_modules: dict[str, Path],
     def get(name: str) -> Outcome:
         if name not in outcomes:
             workdir = tmp_path_factory.mktemp(f"guest-{name}")
-            outcomes[name] = run_plan(name, PLANS[name], kernel_root, guest_modules, workdir)
+            outcomes[name] = run_plan(name, PLANS[name], kernel_root, guest_modules, workdir,
+                                      cache_dir(kernel_root))
         return outcomes[name]
 
     return get

@@ -12,6 +12,7 @@ stage 2 (``guest_init.py``) then runs on the host's own Python.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import shutil
@@ -30,6 +31,15 @@ QEMU = "qemu-system-x86_64"
 
 #: Modules the initramfs loads (with their dependencies) to reach the 9p shares.
 INITRAMFS_MODULES = ("virtio_pci", "9pnet_virtio", "9p", "overlay")
+#: The guest's module tree: these and their dependencies. Under emulation, reading
+#: all 4000 modules over 9p makes one ``depmod -a`` take minutes; a tree of the
+#: modules the scenarios use (plus a few more, so it is not trivially small) keeps
+#: it to seconds, and is still the real release's files indexed by the real depmod.
+GUEST_TREE_MODULES = (*INITRAMFS_MODULES, "dummy", "ifb", "bridge", "veth", "tun", "loop",
+                      "vxlan", "ip6table_filter", "nf_tables", "xfs", "btrfs", "e1000",
+                      "virtio_net", "virtio_blk", "crc32_generic", "sha512_generic")
+#: Index inputs copied beside the modules (depmod regenerates the rest).
+TREE_FILES = ("modules.order", "modules.builtin", "modules.builtin.modinfo")
 
 INIT_SCRIPT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -108,6 +118,34 @@ def module_closure(root: Root, names: tuple[str, ...]) -> list[Path]:
     return [Path(p) for p in order]
 
 
+def guest_module_tree(root: Root, cache: Path) -> Root:
+    """A release directory with :data:`GUEST_TREE_MODULES`' files, indexed by depmod.
+
+    Files are hard links into the full tree (copies across filesystems); built
+    once per selection and release.
+    """
+    files = module_closure(root, GUEST_TREE_MODULES)
+    key = hashlib.sha256("\n".join(map(str, files)).encode()).hexdigest()[:12]
+    base = cache / f"guest-tree-{root.release}-{key}"
+    tree = Root(base, root.release)
+    if (base / ".complete").exists():
+        return tree
+    shutil.rmtree(base, ignore_errors=True)
+    for rel in files:
+        dest = tree.modules_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(root.modules_dir / rel, dest)
+        except OSError:
+            shutil.copy2(root.modules_dir / rel, dest)
+    for name in TREE_FILES:
+        shutil.copy2(root.modules_dir / name, tree.modules_dir / name)
+    subprocess.run(["depmod", "-b", str(base), root.release], check=True,
+                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    (base / ".complete").touch()
+    return tree
+
+
 def _cpio_entry(out: io.BufferedIOBase, name: str, mode: int, data: bytes = b"") -> None:
     """One entry of a ``newc`` cpio archive (the format the kernel unpacks)."""
     namez = name.encode() + b"\0"
@@ -149,12 +187,14 @@ def kernel_image(root: Root) -> Path:
 
 def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
          timeout: float = 600, memory_mb: int = 2048,
-         qemu_args: tuple[str, ...] = ()) -> GuestRun:
+         qemu_args: tuple[str, ...] = (), tree: Root | None = None) -> GuestRun:
     """Boot the guest once and wait for it to power off.
 
     Stage 2 is ``guest_init.py`` run by *python*; it reads its instructions
     from ``out/config.json`` (written by the caller into ``workdir/out``) and
     leaves everything it produces there. *qemu_args* adds devices (e.g. a NIC).
+    *root* gives the kernel and the initramfs modules; *tree* (default: *root*)
+    the module tree the guest sees at its release directory.
     """
     if shutil.which(QEMU) is None:
         raise GuestError(f"{QEMU} is not installed (tests/run installs qemu-system-x86)")
@@ -172,7 +212,7 @@ def boot(root: Root, workdir: Path, *, python: str, cmdline: str = "",
         "-monitor", "none", "-kernel", str(kernel_image(root)), "-initrd", str(initrd),
         "-append", append,
     ]
-    shares = (("hostroot", Path("/"), True), ("kmods", root.modules_dir, True),
+    shares = (("hostroot", Path("/"), True), ("kmods", (tree or root).modules_dir, True),
               ("kmgout", out, False))
     for i, (tag, path, readonly) in enumerate(shares):
         ro = ",readonly=on" if readonly else ""

@@ -12,11 +12,12 @@ import json
 import os
 import shutil
 import sys
+import sysconfig
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import HERE, REPO, GuestRun, boot
+from harness import HERE, REPO, GuestRun, boot, guest_module_tree
 
 from kmodgui.core.paths import Root
 
@@ -101,7 +102,7 @@ def _parse_junit(path: Path) -> dict[str, list[tuple[str, str | None]]]:
 
 
 def run_plan(name: str, plan: Plan, root: Root, modules: dict[str, Path],
-             workdir: Path) -> Outcome:
+             workdir: Path, cache: Path) -> Outcome:
     """Boot *plan*'s guest once and collect everything it reports."""
     out = workdir / "out"
     (out / "mods").mkdir(parents=True)
@@ -117,18 +118,24 @@ def run_plan(name: str, plan: Plan, root: Root, modules: dict[str, Path],
         "name": "scenarios", "user": "kmguser", "cwd": str(REPO), "timeout": 420,
         "env": {"KMGTEST_IN_GUEST": "1", "KMGTEST_OUT": GUEST_OUT,
                 "PYTHONDONTWRITEBYTECODE": "1"},
-        "argv": [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE",
+        "argv": [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--durations=0",
                  "--junitxml", f"{GUEST_OUT}/results/junit.xml",
                  *(str(INSIDE / f) for f in plan.files)],
     })
+    tree = guest_module_tree(root, cache)
     config = {
         "repo": str(REPO),
+        # A distribution keeps the kernel's configuration in /boot (the helper reads it).
+        "root_setup": [f"cp {root.base}/boot/config-{root.release} /boot/"],
         "user_paths": [os.path.realpath(python), sys.prefix, str(REPO)],
         "steps": steps,
+        # The package lives in this virtual environment; packaging/Makefile points the
+        # D-Bus activation file at its console script, as its BINDIR variable is for.
+        "make_vars": {"BINDIR": sysconfig.get_path("scripts")},
         **plan.extra,
     }
     (out / "config.json").write_text(json.dumps(config, indent=1))
-    run = boot(root, workdir, python=python, cmdline=plan.cmdline, timeout=540)
+    run = boot(root, workdir, python=python, cmdline=plan.cmdline, timeout=540, tree=tree)
     steps_file = out / "steps.json"
     results = json.loads(steps_file.read_text()) if steps_file.exists() else []
     return Outcome(run=run, steps={s["name"]: s for s in results},

@@ -208,42 +208,44 @@ def _modprobe_config() -> list[str]:
 
 
 def test_persistent_configuration_round_trip() -> None:
+    # loop, not dummy or ifb: Debian's systemd ships "options dummy numdummies=0" and
+    # "options ifb numifbs=0", which modprobe applies after any kmodgui-*.conf file.
     original = _config_snapshot()
-    conf = "/etc/modprobe.d/kmodgui-dummy.conf"
-    boot = "/etc/modules-load.d/kmodgui-dummy.conf"
+    conf = "/etc/modprobe.d/kmodgui-loop.conf"
+    boot = "/etc/modules-load.d/kmodgui-loop.conf"
 
-    reply = set_persistent_options("dummy", {"numdummies": "3"})
+    reply = set_persistent_options("loop", {"max_part": "7"})
     assert conf in reply["files"]
-    assert "options dummy numdummies=3" in _modprobe_config()
-    load("dummy")  # the persistent option is what modprobe now applies
-    assert {"dummy0", "dummy1", "dummy2"} <= interfaces()
-    unload("dummy")
+    assert "options loop max_part=7" in _modprobe_config()
+    load("loop")  # the persistent option is what modprobe now applies
+    assert parameter("loop", "max_part") == "7"
+    unload("loop")
 
-    set_blacklist("dummy", "autoload")
+    set_blacklist("loop", "autoload")
     cfg = _modprobe_config()
-    assert "blacklist dummy" in cfg
-    assert "options dummy numdummies=3" in cfg
+    assert "blacklist loop" in cfg
+    assert "options loop max_part=7" in cfg
 
-    set_blacklist("dummy", "always")
+    set_blacklist("loop", "always")
     cfg = _modprobe_config()
-    assert "blacklist dummy" in cfg
-    assert any(line.startswith("install dummy /bin/false") for line in cfg), cfg
-    r = root(MODPROBE, "dummy")
+    assert "blacklist loop" in cfg
+    assert any(line.startswith("install loop /bin/false") for line in cfg), cfg
+    r = root(MODPROBE, "loop")
     assert r.rc != 0
-    assert "dummy" not in loaded()
+    assert "loop" not in loaded()
 
-    reply = set_load_at_boot("dummy", True)
+    reply = set_load_at_boot("loop", True)
     assert boot in reply["files"]
-    assert "dummy" in Path(boot).read_text().split()
+    assert "loop" in Path(boot).read_text().split()
 
-    set_persistent_options("dummy", {})
-    set_blacklist("dummy", "none")
-    set_load_at_boot("dummy", False)
+    set_persistent_options("loop", {})
+    set_blacklist("loop", "none")
+    set_load_at_boot("loop", False)
     assert _config_snapshot() == original
     cfg = _modprobe_config()
-    assert not [line for line in cfg if line.split()[1:2] == ["dummy"]], cfg
-    load("dummy")  # plain loading works again
-    assert "dummy" in loaded()
+    assert not [line for line in cfg if line.split()[1:2] == ["loop"]], cfg
+    load("loop")  # plain loading works again, with the module's own default
+    assert parameter("loop", "max_part") == "0"
 
 
 # 9 ---------------------------------------------------------------------------
