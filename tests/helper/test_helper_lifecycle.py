@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
-from helperbus import IDLE_TIMEOUT
+from helperbus import DBUS_NEXT_DIR, IDLE_TIMEOUT, NOBODY
 
 pytestmark = pytest.mark.bus
 
@@ -50,3 +52,33 @@ def test_idle_exit_and_reactivation(bus: Any) -> None:
     second = bus.ensure_helper()
     assert second != first
     assert bus.call({"member": "GetCapabilities"})[0]["type"] == "return"
+
+
+def run_by_hand(bus: Any, user: tuple[int, int] | None, *args: str,
+                ) -> subprocess.CompletedProcess[str]:
+    prefix = [] if user is None else [
+        "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups"]
+    env = {**bus.env, "KMODGUI_HELPER_ROOT": str(bus.root),
+           "KMODGUI_HELPER_DBUS": bus.library}
+    if bus.library == "dbus_next":
+        env["PYTHONPATH"] = str(DBUS_NEXT_DIR)
+    return subprocess.run([*prefix, sys.executable, "-m", "kmodgui_helper", *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False, cwd="/")
+
+
+def test_a_non_root_helper_cannot_take_the_name(bus: Any) -> None:
+    assert bus.wait_gone(IDLE_TIMEOUT + 5)
+    done = run_by_hand(bus, NOBODY, "--idle-timeout", "1")
+    assert done.returncode == 1
+    assert "cannot own org.kmodgui.Helper1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_started_by_hand_it_uses_the_bus_in_the_environment(bus: Any) -> None:
+    assert bus.wait_gone(IDLE_TIMEOUT + 5)
+    started = time.monotonic()
+    env_done = run_by_hand(bus, None, "--idle-timeout", "1")
+    assert env_done.returncode == 0, env_done.stderr
+    assert "serving org.kmodgui.Helper1 on :" in env_done.stderr
+    assert "idle for 1 s: exiting" in env_done.stderr
+    assert time.monotonic() - started < 15

@@ -179,6 +179,9 @@ def test_a_rule_for_one_module_and_user_grants_exactly_that(bus: Any) -> None:
     assert granted["type"] == "return", granted
     assert granted["body"][0]["files"] == {"$v": ["as", [str(target)]]}
     assert target.read_text().splitlines()[-1] == "dummy"
+    # the helper logs who did what
+    assert "uid 65534 (" in bus.helper_log.read_text()
+    assert "SetLoadAtBoot(dummy, True): done" in bus.helper_log.read_text()
     assert other_module["error_name"] in REFUSED
     assert other_action["error_name"] in REFUSED
     target.unlink()
