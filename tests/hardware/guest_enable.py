@@ -11,7 +11,9 @@ one on the guest's real /sys; the load goes through a helper client:
   ``guestlib``) behind the window's HelperClient interface;
 * ``window``: the window's own client (:func:`kmodgui.ui.helper_link.connect_helper`).
 
-What happened is written as JSON to ``$KMGTEST_OUT/results/hardware.json``.
+Usage: ``guest_enable.py MODE MODULE``: the device with MODULE among its
+candidates gets its driver. What happened is written as JSON to
+``$KMGTEST_OUT/results/hardware-MODE-MODULE.json`` (a screenshot beside it).
 """
 
 from __future__ import annotations
@@ -21,19 +23,19 @@ import os
 import re
 import socket
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from kmodgui.core.devices import Device, network_interfaces, read_device
 from kmodgui.core.paths import Root
 
 OUT = Path(os.environ.get("KMGTEST_OUT", "/kmgout")) / "results" / "hardware.json"
+USAGE = "guest_enable.py agent|helper|window MODULE"
 AGENT_SOCKET = "/run/kmgtest/root.sock"
 SIGNATURES = {"Load": "sasa{sv}", "SetLoadAtBoot": "sba{sv}", "SetBlacklist": "ssa{sv}"}
 
@@ -95,28 +97,35 @@ class HelperBusClient:
         QTimer.singleShot(0, lambda: on_reply(result))
 
 
-def wait(app: QApplication, condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.02)
+def wait(condition: Callable[[], bool], seconds: float) -> bool:
+    """Run the event loop until ``condition()`` holds or ``seconds`` pass."""
+    loop = QEventLoop()
+    poll, deadline = QTimer(), QTimer()
+    poll.timeout.connect(lambda: loop.quit() if condition() else None)
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    poll.start(20)
+    deadline.start(int(seconds * 1000))
+    if not condition():
+        loop.exec()
+    poll.stop()
+    deadline.stop()
     return condition()
 
 
-def main(mode: str) -> dict[str, Any]:
+def main(mode: str, module: str) -> dict[str, Any]:
+    """Enable ``module`` on the device waiting for it, with the load done the ``mode`` way."""
     from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, HardwarePage
     from kmodgui.ui.operations import Operations
 
-    app = QApplication.instance() or QApplication(["guest-enable"])
+    _app = QApplication.instance() or QApplication(["guest-enable"])  # kept alive
     root = Root.create()
-    report: dict[str, Any] = {"mode": mode}
+    report: dict[str, Any] = {"mode": mode, "module": module}
+    client: Any
     if mode == "window":
         from kmodgui.ui.helper_link import connect_helper
 
-        client, capabilities = connect_helper(root)
-        report["capabilities"] = {k: str(v) for k, v in capabilities.items()}
+        client = connect_helper(root)
         if client is None:
             report["error"] = "connect_helper gave no client"
             return report
@@ -128,14 +137,14 @@ def main(mode: str) -> dict[str, Any]:
     page = HardwarePage(root, None, operations)
     page.resize(1200, 700)
     page.show()
-    if not wait(app, lambda: page.model.rowCount() > 0, 120):
+    if not wait(lambda: page.model.rowCount() > 0, 120):
         report["error"] = "the page listed no devices"
         return report
     rows = [page.proxy.index(r, 0) for r in range(page.proxy.rowCount())]
-    nics = [i for i in rows if "e1000" in i.data(DEVICE_ROLE).candidate_names()]
+    nics = [i for i in rows if module in i.data(DEVICE_ROLE).candidate_names()]
     report["rows"] = len(rows)
     if not nics:
-        report["error"] = "no device with e1000 as a candidate"
+        report["error"] = f"no device with {module} as a candidate"
         return report
     nic: Device = nics[0].data(DEVICE_ROLE)
     report["syspath"] = nic.syspath
@@ -147,7 +156,7 @@ def main(mode: str) -> dict[str, Any]:
     outcome: list[tuple[Device, bool]] = []
     page.driver_enabled.connect(lambda device, bound: outcome.append((device, bound)))
     page.enableDriverButton.click()
-    wait(app, lambda: bool(outcome), 180)
+    wait(lambda: bool(outcome), 90)
     report["status"] = page.statusLabel.text()
     report["kernel_log"] = page.kernelLog.toPlainText()
     if outcome:
@@ -158,18 +167,21 @@ def main(mode: str) -> dict[str, Any]:
     now = read_device(root, nic.syspath)
     report["driver_now"] = now.driver if now else None
     report["interfaces"] = network_interfaces(root, nic.syspath)
-    wait(app, lambda: not page._scanning, 60)
-    page.grab().save(str(OUT.with_name("hardware-page.png")))
+    wait(lambda: not page._scanning, 60)
+    page.grab().save(str(OUT.with_name(f"hardware-{mode}-{module}.png")))
     operations.wait_for_background()
     page.close()
     return report
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(f"usage: {USAGE}")
     try:
-        result = main(sys.argv[1] if len(sys.argv) > 1 else "agent")
+        result = main(*sys.argv[1:3])
     except Exception:
         result = {"error": traceback.format_exc()}
-    OUT.write_text(json.dumps(result, indent=1))
+    OUT.with_name(f"hardware-{sys.argv[1]}-{sys.argv[2]}.json").write_text(
+        json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
     sys.exit(0 if "error" not in result else 1)
