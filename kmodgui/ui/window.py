@@ -9,6 +9,7 @@ quick). Loads and unloads by anyone are followed through :class:`LiveWatcher`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -151,9 +152,11 @@ class MainWindow(QMainWindow):
         self.model.set_records(self.catalog.records.values())  # once the view sorts it
         self.config_page = ConfigPage()
         self.log_page = LogPage(self.operations)
-        self.hardware_page = self._hardware_page()
-        if self.hardware_page is not None:   # "Show module" on a device's candidate
-            self.hardware_page.module_activated.connect(self.show_module)
+        # The Hardware page (written separately) is built when first shown: reading
+        # every device is not needed to show the module list.
+        self._hardware: QWidget | None = None
+        self._hardware_slot: QWidget | None = (
+            QWidget() if importlib.util.find_spec("kmodgui.ui.hardware_page") else None)
 
         self.side_bar = QListWidget()
         self.side_bar.setObjectName("sideBar")
@@ -165,8 +168,8 @@ class MainWindow(QMainWindow):
         entries: list[tuple[str, QWidget, tuple[str, ...], QStyle.StandardPixmap]] = [
             (self.tr("Modules"), self.modules_page, ("application-x-sharedlib",
              "preferences-system", "system-run"), QStyle.StandardPixmap.SP_DriveHDIcon)]
-        if self.hardware_page is not None:
-            entries.append((self.tr("Hardware"), self.hardware_page,
+        if self._hardware_slot is not None:
+            entries.append((self.tr("Hardware"), self._hardware_slot,
                             ("computer", "drive-harddisk"),
                             QStyle.StandardPixmap.SP_ComputerIcon))
         entries += [
@@ -182,7 +185,7 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(page)
         width = max(self.fontMetrics().horizontalAdvance(t) for t, *_ in entries)
         self.side_bar.setFixedWidth(width + 22 + 48)
-        self.side_bar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.side_bar.currentRowChanged.connect(self._show_row)
         self.side_bar.setCurrentRow(0)
 
         central = QWidget()
@@ -234,17 +237,39 @@ class MainWindow(QMainWindow):
             self.modules_page.notice.show()
 
     # -- pages ----------------------------------------------------------------------------
-    def _hardware_page(self) -> QWidget | None:
-        """The Hardware page, when its module is installed (written separately)."""
+    @property
+    def hardware_page(self) -> QWidget | None:
+        """The Hardware page, built on first use; None when it is not installed."""
+        if self._hardware is None and self._hardware_slot is not None:
+            page = self._build_hardware_page()
+            if page is not None:
+                index = self.pages.indexOf(self._hardware_slot)
+                current = self.pages.currentIndex()
+                self.pages.removeWidget(self._hardware_slot)
+                self.pages.insertWidget(index, page)
+                self.pages.setCurrentIndex(current)
+                self._hardware_slot.deleteLater()
+                self._hardware_slot = page
+                self._hardware = page
+        return self._hardware
+
+    def _build_hardware_page(self) -> QWidget | None:
         try:
             module = importlib.import_module("kmodgui.ui.hardware_page")
-        except ImportError:
-            return None
-        try:
             page = module.HardwarePage(self.root, self.catalog, self.operations)
         except Exception:  # a broken optional page must not keep the window from opening
             return None
-        return page if isinstance(page, QWidget) else None
+        if not isinstance(page, QWidget):
+            return None
+        signal = getattr(page, "module_activated", None)
+        if signal is not None:   # "Show module" on a device's candidate
+            signal.connect(self.show_module)
+        return page
+
+    def _show_row(self, row: int) -> None:
+        if self._hardware_slot is not None and self.pages.widget(row) is self._hardware_slot:
+            _ = self.hardware_page
+        self.pages.setCurrentIndex(row)
 
     def show_page(self, page: QWidget) -> None:
         self.side_bar.setCurrentRow(self.pages.indexOf(page))
