@@ -58,6 +58,7 @@ from kmodgui.core.devices import (
     read_device,
     scan,
 )
+from kmodgui.core.hwids import HardwareNames
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.rows_model import RowsModel
@@ -268,6 +269,7 @@ class HardwarePage(QWidget):
         self._catalog = catalog
         self._operations = operations
         self._finder = finder
+        self._names = HardwareNames(root)   # pci.ids/usb.ids parsed once, not per scan
         self._pending: dict[int, Callable[[Any], None]] = {}   # operation id → its follow-up
         self._selected: Device | None = None
         self._scanning = False
@@ -413,7 +415,7 @@ class HardwarePage(QWidget):
             return
         self._scanning = True
         def work(_progress: Callable[[int, int], None] | None = None) -> list[Device]:
-            return scan(self._root, self._finder)
+            return scan(self._root, self._finder, self._names)
 
         runner = getattr(self._operations, "run_in_thread", None)
         if runner is None:
