@@ -36,7 +36,7 @@ class Plan:
 
 
 PLANS = {
-    "default": Plan(cmdline="", files=("scn_default.py",), harness_steps=True),
+    "default": Plan(cmdline="", files=("scn_default.py", "scn_window.py"), harness_steps=True),
     "locked": Plan(cmdline="module.sig_enforce=1", files=("scn_locked.py",)),
 }
 
@@ -117,7 +117,7 @@ def run_plan(name: str, plan: Plan, root: Root, modules: dict[str, Path],
     steps.append({
         "name": "scenarios", "user": "kmguser", "cwd": str(REPO), "timeout": 420,
         "env": {"KMGTEST_IN_GUEST": "1", "KMGTEST_OUT": GUEST_OUT,
-                "PYTHONDONTWRITEBYTECODE": "1"},
+                "PYTHONDONTWRITEBYTECODE": "1", "QT_QPA_PLATFORM": "offscreen"},
         "argv": [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--durations=0",
                  "--junitxml", f"{GUEST_OUT}/results/junit.xml",
                  *(str(INSIDE / f) for f in plan.files)],
