@@ -251,8 +251,8 @@ class ModulesPage(QWidget):
             self.notice.hide()
         else:
             self.notice.setText(self.tr(
-                "Read-only: the kmodgui helper is not installed. Install the "
-                "kmodgui-helper package to load, unload and configure modules."))
+                "Read-only: the kmodgui helper is not installed. To load, unload and "
+                "configure modules, install it (as root: make -C packaging install)."))
             self.notice.show()
         self._update_buttons()
 

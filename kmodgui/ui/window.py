@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.core import catalog as catalog_module
+from kmodgui.core.errors import KmodguiError
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui import snapshot
@@ -49,13 +50,17 @@ CONFIG_METHODS = ("SetPersistentOptions", "SetBlacklist", "SetLoadAtBoot", "Rebu
 
 
 def modinfo_text(record: ModuleRecord) -> str:
-    """``modinfo``'s text for a record: the core formatter when present, else from the record."""
-    try:
-        formatter = importlib.import_module("kmodgui.core.modinfo")
-        if record.path and hasattr(formatter, "format_file"):
-            return str(formatter.format_file(record.path))
-    except Exception:  # noqa: S110 - fall back to the record's own fields
-        pass
+    """``modinfo``'s text for a record: exactly what kmod's ``modinfo`` prints for its file
+    (the core's formatter); for a built-in module, the fields the record holds."""
+    if record.path:
+        try:
+            from kmodgui.core.modfile import read_module_info
+            from kmodgui.core.modinfo import format_module
+
+            output = format_module(read_module_info(record.path), filename=record.path)
+            return output.stdout.decode("utf-8", "replace")
+        except (ImportError, KmodguiError, OSError):
+            pass  # the record's own fields below
     lines = [f"filename:       {record.path or '(builtin)'}"]
     for key, values in (("alias", record.aliases), ("firmware", record.firmware),
                         ("author", record.authors)):
@@ -264,6 +269,9 @@ class MainWindow(QMainWindow):
         signal = getattr(page, "module_activated", None)
         if signal is not None:   # "Show module" on a device's candidate
             signal.connect(self.show_module)
+        refresh = getattr(page, "refresh", None)
+        if refresh is not None:   # re-read the devices when modules come and go
+            self.live_updated.connect(lambda changed: refresh() if changed else None)
         return page
 
     def _show_row(self, row: int) -> None:
