@@ -275,3 +275,22 @@ def test_window_jumps_from_a_device_to_its_module(qtbot: Any, pc: Root) -> None:
     assert window.pages.currentWidget() is window.modules_page
     assert window.modules_page.current_record().name == "xhci_pci"
     window.operations.wait_for_background()
+
+
+def test_window_rereads_devices_when_modules_change(qtbot: Any, pc: Root) -> None:
+    """Someone else loads e1000 and it binds: the window's live refresh updates the page."""
+    from kmodgui.ui.window import MainWindow
+
+    window = MainWindow(pc, None, full_catalog=False, watch=False)
+    qtbot.addWidget(window)
+    page = window.hardware_page
+    assert isinstance(page, HardwarePage)
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
+    KernelStandIn(pc).call("Load", ["e1000", [], {}], lambda _r: None, lambda _e: None)
+    with pc.proc_modules.open("a") as f:
+        f.write("e1000 176128 0 - Live 0x0000000000000000\n")
+    with qtbot.waitSignal(page.devices_loaded, timeout=20000):
+        assert "e1000" in window.refresh_live()
+    nic = next(d for d in page.model.devices() if d.syspath == NIC)
+    assert nic.driver == "e1000" and nic.candidates[0].state == CandidateState.LOADED
+    window.operations.wait_for_background()
