@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,27 @@ def test_unknown_module_is_refused_before_the_helper_is_asked(bus: Any,
                            f"{kernel_root.modules_dir}\n")
     log = bus.helper_log.read_text() if bus.helper_log.exists() else ""
     assert "kmodgui_nope" not in log
+
+
+def test_unload_is_checked_against_the_loaded_modules_first(bus: Any) -> None:
+    tmp_path = Path(tempfile.mkdtemp(dir=bus.directory))  # reachable for 'nobody'
+    proc = Root(tmp_path).proc_modules
+    proc.parent.mkdir(parents=True)
+    proc.write_text("camellia_x86_64 16384 0 - Live 0x0000000000000000\n"
+                    "xts 16384 1 camellia_x86_64, Live 0x0000000000000000\n"
+                    "busy 16384 2 - Live 0x0000000000000000\n")
+    tmp_path.chmod(0o755)
+    for module, message in (("xts", "Module xts is in use by: camellia_x86_64"),
+                            ("busy", "Module busy is in use"),
+                            ("nope", "Module nope is not currently loaded")):
+        done = kmodgui(bus, "unload", "-b", str(tmp_path), module)
+        assert (done.returncode, done.stderr) == (1, f"kmodgui: {message}\n")
+    log = bus.helper_log.read_text() if bus.helper_log.exists() else ""
+    assert "Unload(" not in log
+    # loaded and unused: the helper is asked (and refuses 'nobody')
+    done = kmodgui(bus, "unload", "-b", str(tmp_path), "camellia_x86_64")
+    assert done.returncode == 1 and "not authorised" in done.stderr
+    assert "Unload(camellia_x86_64" in bus.helper_log.read_text()
 
 
 def test_helper_failures_carry_the_tools_words(bus: Any) -> None:
