@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,40 @@ def test_a_rule_for_one_module_and_user_grants_exactly_that(bus: Any) -> None:
     assert not target.exists()
     denied = bus.call(boot("kmodgui_denied"))[0]
     assert denied["error_name"] == "org.kmodgui.Error.NotAuthorized"
+
+
+def test_forcing_a_module_out_is_its_own_action(bus: Any) -> None:
+    """'nobody' may unload kmodgui_unloadable, but not force it out."""
+    def unload(options: dict[str, Any]) -> dict[str, Any]:
+        return {"member": "Unload", "signature": "sa{sv}",
+                "body": ["kmodgui_unloadable", options], "interactive": True}
+
+    plain, forced = bus.call(unload({}), unload({"force": v("b", True)}))
+    # authorised: rmmod ran, and the module is not loaded (here, or anywhere)
+    assert plain["error_name"] == "org.kmodgui.Error.NotLoaded", plain
+    assert forced["error_name"] == "org.kmodgui.Error.NotAuthorized", forced
+    assert "org.kmodgui.force-unload" in forced["body"][0]
+
+
+def test_a_rule_can_grant_one_parameter(bus: Any) -> None:
+    params = bus.root / "sys" / "module" / "kmodgui_fake" / "parameters"
+    params.mkdir(parents=True)
+    try:
+        for name in ("level", "other"):
+            (params / name).write_text("1")
+            (params / name).chmod(0o644)
+
+        def set_parameter(parameter: str) -> dict[str, Any]:
+            return {"member": "SetParameter", "signature": "sssa{sv}",
+                    "body": ["kmodgui_fake", parameter, "5", {}], "interactive": True}
+
+        level, other = bus.call(set_parameter("level"), set_parameter("other"))
+        assert level["type"] == "return", level
+        assert other["error_name"] == "org.kmodgui.Error.NotAuthorized", other
+        assert (params / "level").read_text() == "5"
+        assert (params / "other").read_text() == "1"
+    finally:
+        shutil.rmtree(bus.root / "sys")
 
 
 @pytest.mark.parametrize("user", [(65534, 65534), (1, 1)])
