@@ -71,7 +71,10 @@ def classify_errno(err: int, kernel_log: Sequence[str], *, module: str,
                    modules_disabled: bool = False, lockdown: str = "none") -> HelperError:
     """Name the failure of a ``finit_module`` call from its errno and the kernel's messages."""
     log = list(kernel_log)
-    if _log_mentions(log, "unknown symbol", "disagrees about version of symbol"):
+    # ENOEXEC with "disagrees about version of symbol module_layout" is a module built
+    # for another kernel (issue 6, scenario 6), not a missing dependency.
+    if err != _errno.ENOEXEC and _log_mentions(log, "unknown symbol",
+                                               "disagrees about version of symbol"):
         return HelperError(UNKNOWN_SYMBOL, f"{module} needs symbols no loaded module provides "
                            "(load its dependencies first)", log)
     if _log_mentions(log, "unknown parameter", "invalid for parameter", "bad value"):
