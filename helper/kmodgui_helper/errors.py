@@ -101,6 +101,9 @@ def classify_errno(err: int, kernel_log: Sequence[str], *, module: str,
                            INVALID_MODULE, f"the kernel rejected {module}: invalid argument", log)
     if err == _errno.ENOSYS:
         return HelperError(FAILED, "the running kernel does not support loadable modules", log)
+    if err == _errno.EOPNOTSUPP:
+        return HelperError(INVALID_MODULE, "the kernel cannot decompress module files itself: "
+                           "decompress the file first", log)
     return HelperError(FAILED, f"loading {module} failed: {os.strerror(err)}", log)
 
 

@@ -140,6 +140,7 @@ def test_classification_uses_the_kernel_log() -> None:
      errors.LOCKED_DOWN),
     (errno.EINVAL, ["hello: bad value 'x' for parameter n"], errors.INVALID_PARAMETER),
     (errno.ENOSYS, [], errors.FAILED),
+    (errno.EOPNOTSUPP, [], errors.INVALID_MODULE),
 ])
 def test_finit_errors_are_classified(err: int, log: list[str], expected: str) -> None:
     assert errors.classify_errno(err, log, module="hello").name == expected
