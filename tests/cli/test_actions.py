@@ -189,12 +189,15 @@ def run_in_terminal(bus: Any, *args: str, until: bytes, seconds: float = 30,
     Returns the output, the pkttyagent command lines seen for it, its pid and exit status.
     """
     pid, fd = pty.fork()
-    if pid == 0:  # the child
-        setpriv = shutil.which("setpriv") or "setpriv"
-        env = {k: v for k, v in bus.env.items() if k != "XDG_SESSION_ID"}
-        os.execve(setpriv,  # noqa: S606 - a fixed argv, no shell wanted
-                  [setpriv, f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups",
-                   sys.executable, "-m", "kmodgui", *args], env)
+    if pid == 0:  # the child: exec, and never return into pytest's code
+        try:
+            setpriv = shutil.which("setpriv") or "setpriv"
+            env = {k: v for k, v in bus.env.items() if k != "XDG_SESSION_ID"}
+            os.execve(setpriv,  # noqa: S606 - a fixed argv, no shell wanted
+                      [setpriv, f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}",
+                       "--clear-groups", sys.executable, "-m", "kmodgui", *args], env)
+        finally:
+            os._exit(127)
     seen, agents = b"", []
     deadline = time.monotonic() + seconds
     try:

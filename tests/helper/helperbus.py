@@ -235,18 +235,27 @@ def private_bus(library: str, *, polkit: bool = True,
             _start_polkitd(bus, log)
         yield bus
     finally:
+        _stop(bus, daemon)
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _stop(bus: HelperBus, daemon: subprocess.Popen[bytes]) -> None:
+    """Stop everything started for ``bus``, whatever state it is in."""
+    pid = None
+    with contextlib.suppress(Exception):
         pid = bus.helper_pid() if daemon.poll() is None else None
-        for proc in reversed(bus.processes):
+    for proc in reversed(bus.processes):
+        with contextlib.suppress(Exception):
             proc.terminate()
             try:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 15)
-        log.close()
-        shutil.rmtree(directory, ignore_errors=True)
+                proc.wait(5)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 15)
 
 
 def _start_polkitd(bus: HelperBus, log: Any) -> None:
