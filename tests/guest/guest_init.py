@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -75,9 +76,9 @@ def setup_filesystems() -> None:
     mount("devtmpfs", "/dev")
     mount("devpts", "/dev/pts", "gid=5,mode=620,ptmxmode=666")
     mount("tmpfs", "/dev/shm", "mode=1777")
-    mount("tmpfs", "/tmp", "mode=1777")
+    # /tmp and /var stay in the root overlay, whose writable layer is a tmpfs too: a
+    # tmpfs mounted over /tmp would hide a checkout or virtual environment kept there.
     mount("tmpfs", "/run", "mode=755")
-    mount("tmpfs", "/var/tmp", "mode=1777")
     for d in ("/run/lock", "/run/dbus", "/run/user", "/var/lib/dbus"):
         Path(d).mkdir(parents=True, exist_ok=True)
     sh("hostname", "kmgguest")
@@ -114,7 +115,7 @@ def install_project(cfg: dict) -> None:
     repo = Path(cfg["repo"])
     makefile = repo / "packaging" / "Makefile"
     if makefile.exists():
-        build = Path("/tmp/kmgpkg")
+        build = Path(tempfile.mkdtemp(prefix="kmgpkg-")) / "packaging"
         shutil.copytree(repo / "packaging", build)
         args = [f"{k}={v}" for k, v in cfg.get("make_vars", {}).items()]
         sh("make", "-s", "-C", str(build), "install", "DESTDIR=/", *args, check=False)
