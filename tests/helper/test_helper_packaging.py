@@ -14,6 +14,9 @@ FILES = {
     "share/dbus-1/system.d/org.kmodgui.Helper1.conf",
     "share/polkit-1/actions/org.kmodgui.policy",
     "lib/systemd/system/kmodgui-helper.service",
+    "share/applications/org.kmodgui.KernelModules.desktop",
+    "share/metainfo/org.kmodgui.KernelModules.metainfo.xml",
+    "share/icons/hicolor/scalable/apps/org.kmodgui.KernelModules.svg",
 }
 
 
