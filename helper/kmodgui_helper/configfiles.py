@@ -46,12 +46,26 @@ class ModprobeSettings:
             if lines else ""
 
 
+def _check_safe(fd: int, path: Path) -> None:
+    """Refuse a directory someone other than root could change (swap, add files to)."""
+    info = os.fstat(fd)
+    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigWriteError(f"{path} is writable by others than root: not writing there")
+
+
 def _open_dir(root: Root, directory: str) -> int:
-    """Open ``directory`` under the root without following links; create it if missing."""
+    """Open ``directory`` under the root without following links; create it if missing.
+
+    Every directory on the way (from the root's base down) must be root's and not
+    writable by group or others: whoever can write a parent can swap the child.
+    """
     path = root.path(directory)
     fd = os.open(root.base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        _check_safe(fd, root.base)
+        here = root.base
         for part in Path(directory).parts[1:]:
+            here = here / part
             try:
                 os.mkdir(part, 0o755, dir_fd=fd)
             except FileExistsError:
@@ -60,9 +74,7 @@ def _open_dir(root: Root, directory: str) -> int:
                           dir_fd=fd)
             os.close(fd)
             fd = nxt
-        info = os.fstat(fd)
-        if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise ConfigWriteError(f"{path} is writable by others than root: not writing there")
+            _check_safe(fd, here)
     except OSError as exc:
         os.close(fd)
         raise ConfigWriteError(f"cannot open {path} safely: {exc.strerror}") from exc

@@ -111,6 +111,39 @@ def test_config_directory_writable_by_others_is_refused(bus: Any) -> None:
         directory.chmod(0o755)
 
 
+def test_config_parent_directories_writable_by_others_are_refused(bus: Any) -> None:
+    """Someone who can write /etc could swap modprobe.d under the helper: refuse."""
+    etc = bus.root / "etc"
+    etc.chmod(0o775)
+    try:
+        reply = bus.call(boot(True))[0]
+        assert reply["error_name"] == "org.kmodgui.Error.Failed", reply
+        assert "writable by others" in reply["body"][0]
+        assert not (etc / "modules-load.d" / "kmodgui-dummy.conf").exists()
+    finally:
+        etc.chmod(0o755)
+
+
+def test_config_directory_owned_by_another_user_or_a_link_is_refused(bus: Any) -> None:
+    directory = bus.root / "etc" / "modules-load.d"
+    os.chown(directory, 65534, 65534)
+    try:
+        reply = bus.call(boot(True))[0]
+        assert reply["error_name"] == "org.kmodgui.Error.Failed", reply
+    finally:
+        os.chown(directory, 0, 0)
+    real = bus.root / "elsewhere"
+    directory.rename(real)
+    directory.symlink_to(real)
+    try:
+        reply = bus.call(boot(True))[0]
+        assert reply["error_name"] == "org.kmodgui.Error.Failed", reply
+        assert not (real / "kmodgui-dummy.conf").exists()
+    finally:
+        directory.unlink()
+        real.rename(directory)
+
+
 @pytest.fixture
 def fake_sysfs(bus: Any) -> Path:
     """A sysfs module tree under the helper's root, with one writable parameter."""
