@@ -22,9 +22,10 @@ Act = Callable[[Root], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Request:
-    """A validated call: which polkit action to ask, with which details, and what to do."""
+    """A validated call: which polkit actions to ask (all must grant), with which details,
+    and what to do. No actions: a public method."""
 
-    action: str | None
+    actions: tuple[str, ...]
     details: dict[str, str]
     act: Act
     summary: str
@@ -50,14 +51,14 @@ class Method:
 # --- validation and binding, one function per method --------------------------------
 
 def _capabilities(body: Sequence[Any], fds: Sequence[int]) -> Request:
-    return Request(None, {}, operations.capabilities, "GetCapabilities()")
+    return Request((), {}, operations.capabilities, "GetCapabilities()")
 
 
 def _load(body: Sequence[Any], fds: Sequence[int]) -> Request:
     module = validate.module(body[0])
     params = validate.param_list(body[1])
     validate.options(body[2], {})
-    return Request("org.kmodgui.load", {"module": module},
+    return Request(("org.kmodgui.load",), {"module": module},
                    lambda root: operations.load(root, module, params),
                    f"Load({module}, {len(params)} parameters)")
 
@@ -71,8 +72,10 @@ def _unload(body: Sequence[Any], fds: Sequence[int]) -> Request:
     force, deps = bool(opts.get("force")), bool(opts.get("dependencies"))
     if force and deps:
         raise invalid("'force' and 'dependencies' cannot be combined")
-    action = "org.kmodgui.force-unload" if force else "org.kmodgui.unload"
-    return Request(action, {"module": module},
+    # forcing is asked in addition: a rule granting only force-unload does not unload
+    actions = ("org.kmodgui.unload", "org.kmodgui.force-unload") if force else \
+        ("org.kmodgui.unload",)
+    return Request(actions, {"module": module},
                    lambda root: operations.unload(root, module, dependencies=deps, force=force),
                    f"Unload({module}, force={force}, dependencies={deps})")
 
@@ -85,7 +88,7 @@ def _insert_file(body: Sequence[Any], fds: Sequence[int]) -> Request:
     size = validate.module_fd(fd)
     params = validate.param_list(body[1])
     validate.options(body[2], {})
-    return Request("org.kmodgui.load-file", {},
+    return Request(("org.kmodgui.load-file",), {},
                    lambda root: operations.insert_file(root, fd, params),
                    f"InsertFile({size} bytes, {len(params)} parameters)")
 
@@ -95,7 +98,7 @@ def _set_parameter(body: Sequence[Any], fds: Sequence[int]) -> Request:
     parameter = validate.parameter(body[1])
     value = validate.value(body[2])
     validate.options(body[3], {})
-    return Request("org.kmodgui.set-parameter", {"module": module, "parameter": parameter},
+    return Request(("org.kmodgui.set-parameter",), {"module": module, "parameter": parameter},
                    lambda root: operations.set_parameter(root, module, parameter, value),
                    f"SetParameter({module}, {parameter})")
 
@@ -104,7 +107,7 @@ def _set_persistent_options(body: Sequence[Any], fds: Sequence[int]) -> Request:
     module = validate.module(body[0])
     params = validate.param_dict(body[1])
     validate.options(body[2], {})
-    return Request("org.kmodgui.configure", {"module": module},
+    return Request(("org.kmodgui.configure",), {"module": module},
                    lambda root: operations.set_persistent_options(root, module, params),
                    f"SetPersistentOptions({module}, {len(params)} parameters)")
 
@@ -113,7 +116,7 @@ def _set_blacklist(body: Sequence[Any], fds: Sequence[int]) -> Request:
     module = validate.module(body[0])
     mode = validate.blacklist_mode(body[1])
     validate.options(body[2], {})
-    return Request("org.kmodgui.configure", {"module": module},
+    return Request(("org.kmodgui.configure",), {"module": module},
                    lambda root: operations.set_blacklist(root, module, mode),
                    f"SetBlacklist({module}, {mode})")
 
@@ -124,7 +127,7 @@ def _set_load_at_boot(body: Sequence[Any], fds: Sequence[int]) -> Request:
         raise invalid("enabled must be a boolean")
     enabled = body[1]
     validate.options(body[2], {})
-    return Request("org.kmodgui.configure", {"module": module},
+    return Request(("org.kmodgui.configure",), {"module": module},
                    lambda root: operations.set_load_at_boot(root, module, enabled),
                    f"SetLoadAtBoot({module}, {enabled})")
 
@@ -132,7 +135,7 @@ def _set_load_at_boot(body: Sequence[Any], fds: Sequence[int]) -> Request:
 def _rebuild_index(body: Sequence[Any], fds: Sequence[int]) -> Request:
     release = validate.release(body[0])
     validate.options(body[1], {})
-    return Request("org.kmodgui.depmod", {"release": release},
+    return Request(("org.kmodgui.depmod",), {"release": release},
                    lambda root: operations.rebuild_index(root, release),
                    f"RebuildIndex({release})")
 

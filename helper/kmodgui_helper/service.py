@@ -30,6 +30,14 @@ PARENTS = {"/": "org", "/org": "kmodgui", "/org/kmodgui": "Helper1"}
 ALLOW_INTERACTIVE = 0x4
 NO_REPLY_EXPECTED = 0x1
 DRAIN_SECONDS = 0.5
+MAX_REPLY_TEXT = 64 * 1024
+# Where the machine id lives (systemd's, then D-Bus's own copy), for Peer.GetMachineId.
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+
+
+def _text(value: object) -> str:
+    """A string D-Bus can carry: no NUL (the bus would drop the helper), bounded length."""
+    return str(value).replace("\0", "\ufffd")[:MAX_REPLY_TEXT]
 
 
 def _variant(value: Any) -> Any:
@@ -38,8 +46,21 @@ def _variant(value: Any) -> Any:
     if isinstance(value, int):
         return Variant("u", value)
     if isinstance(value, str):
-        return Variant("s", value)
-    return Variant("as", [str(v) for v in value])
+        return Variant("s", _text(value))
+    return Variant("as", [_text(v) for v in value])
+
+
+def machine_id() -> str | None:
+    """This machine's id, read here: dbus-next's own Peer handler answers with a traceback."""
+    for path in MACHINE_ID_FILES:
+        try:
+            with open(path, encoding="ascii") as fh:
+                text = fh.read(64).strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+            return text
+    return None
 
 
 def close_fds(fds: Sequence[int]) -> None:
@@ -74,21 +95,28 @@ class Service:
     def _error(self, call: Any, name: str, text: str, kernel_log: Sequence[str] = ()) -> Any:
         return Message(message_type=MessageType.ERROR, reply_serial=call.serial,
                        destination=call.sender, error_name=name, signature="sas",
-                       body=[text, list(kernel_log)])
+                       body=[_text(text), [_text(line) for line in kernel_log]])
 
     def _return(self, call: Any, signature: str, body: list[Any]) -> Any:
         return Message.new_method_return(call, signature, body)
 
     # --- dispatch --------------------------------------------------------------------
-    def handle(self, msg: Any) -> Any:
-        """The bus's message handler: True when handled here (the reply is sent by us)."""
+    def handle(self, msg: Any) -> bool:
+        """The bus's message handler: every method call is answered here, by us.
+
+        The reply is sent by :meth:`_send`, never by the library: dbus-next turns an
+        exception while sending (or in its own Peer handler) into a traceback for the caller.
+        """
         fds = list(msg.unix_fds or [])
         if msg.message_type != MessageType.METHOD_CALL:
             close_fds(fds)
             return False
         self.last_activity = asyncio.get_running_loop().time()
         try:
-            return self._dispatch(msg, fds)
+            reply = self._dispatch(msg, fds)
+            if reply is not True:
+                self._send(msg, reply)
+            return True
         except Exception:
             log.exception("unexpected failure while dispatching %s.%s", msg.interface,
                           msg.member)
@@ -100,7 +128,7 @@ class Service:
     def _dispatch(self, msg: Any, fds: list[int]) -> Any:
         if msg.interface == PEER:
             close_fds(fds)
-            return False  # the library answers Ping and GetMachineId
+            return self._peer(msg)
         if msg.path in PARENTS:
             close_fds(fds)
             if msg.interface in (INTROSPECTABLE, None) and msg.member == "Introspect" \
@@ -135,7 +163,12 @@ class Service:
         except HelperError as exc:
             close_fds(fds)
             return self._error(msg, exc.name, exc.message, exc.kernel_log)
-        if request.action is None:
+        if not method.public and (not request.actions
+                                  or not set(request.actions) <= set(method.actions)):
+            close_fds(fds)  # fail closed: a mutating call always names its declared actions
+            log.error("%s asked for no or undeclared polkit actions: refused", method.name)
+            return self._error(msg, errors.FAILED, "internal error in the helper (see its log)")
+        if not request.actions:
             close_fds(fds)
             try:
                 return self._return(msg, "a{sv}", [self._pack(request.act(self.root))])
@@ -150,6 +183,18 @@ class Service:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return True
+
+    def _peer(self, msg: Any) -> Any:
+        if msg.member not in ("Ping", "GetMachineId"):
+            return self._error(msg, errors.UNKNOWN_METHOD, "no such method")
+        if msg.signature != "":
+            return self._error(msg, errors.INVALID_ARGS, f"{msg.member} takes no arguments")
+        if msg.member == "Ping":
+            return self._return(msg, "", [])
+        ident = machine_id()
+        if ident is None:
+            return self._error(msg, errors.FAILED, "this machine has no machine id")
+        return self._return(msg, "s", [ident])
 
     def _properties(self, msg: Any) -> Any:
         if msg.member == "GetAll" and msg.signature == "s":
@@ -180,10 +225,16 @@ class Service:
         sender = msg.sender
         interactive = bool(int(msg.flags) & ALLOW_INTERACTIVE)
         try:
-            decision = polkit.Decision.DENIED
-            if sender and request.action:
-                decision = await polkit.check(self.bus, sender, request.action,
-                                              request.details, interactive)
+            # every action the request names must be granted, in order (force-unload is
+            # asked in addition to unload); the first refusal ends it
+            decision, action = polkit.Decision.DENIED, ""
+            for action in request.actions:
+                decision = polkit.Decision.DENIED
+                if sender:
+                    decision = await polkit.check(self.bus, sender, action, request.details,
+                                                  interactive)
+                if decision is not polkit.Decision.AUTHORIZED:
+                    break
             if decision is polkit.Decision.CHALLENGE:
                 log.info("%s %s: needs interactive authorisation", sender, request.summary)
                 self._send(msg, self._error(
@@ -193,9 +244,9 @@ class Service:
                 return
             if decision is not polkit.Decision.AUTHORIZED:
                 log.info("%s %s: not authorised (%s, %s)", sender, request.summary,
-                         request.action, decision.value)
+                         action, decision.value)
                 text = ("authentication was dismissed" if decision is polkit.Decision.DISMISSED
-                        else f"you are not authorised to do this ({request.action})")
+                        else f"you are not authorised to do this ({action})")
                 self._send(msg, self._error(msg, errors.NOT_AUTHORIZED, text))
                 return
             uid = await self._caller_uid(sender)

@@ -250,3 +250,32 @@ def test_bus_policy_allows_only_our_interfaces(bus: Any) -> None:
     assert replies[2]["type"] == "return"
     assert replies[3] == {"type": "return", "error_name": None, "signature": "a{sv}",
                           "body": [{}]}
+
+
+def test_forcing_a_module_out_needs_the_unload_action_as_well(bus: Any) -> None:
+    """A rule granting only force-unload does not let a caller unload (force is in addition)."""
+    reply = bus.call({"member": "Unload", "signature": "sa{sv}",
+                      "body": ["kmodgui_forceonly", {"force": v("b", True)}],
+                      "interactive": True})[0]
+    assert reply["error_name"] in REFUSED, reply
+    assert "org.kmodgui.unload" in reply["body"][0]
+
+
+PEER = "org.freedesktop.DBus.Peer"
+
+
+def test_peer_is_answered_without_tracebacks(bus: Any) -> None:
+    """dbus-next 0.2.3 answers a second GetMachineId with a Python traceback; we answer Peer."""
+    bus.ensure_helper()
+    machine_id = Path("/etc/machine-id").read_text().strip()
+    replies = bus.call({"interface": PEER, "member": "GetMachineId"},
+                       {"interface": PEER, "member": "GetMachineId"},
+                       {"interface": PEER, "member": "Ping"},
+                       {"interface": PEER, "member": "Ping", "signature": "s", "body": ["x"]},
+                       {"interface": PEER, "member": "Nope"})
+    assert [r["body"] for r in replies[:2]] == [[machine_id], [machine_id]], replies
+    assert replies[2]["type"] == "return"
+    assert replies[3]["error_name"] == INVALID
+    assert replies[4]["error_name"] == "org.freedesktop.DBus.Error.UnknownMethod"
+    for reply in replies:
+        assert "Traceback" not in str(reply) and 'File "' not in str(reply), reply
