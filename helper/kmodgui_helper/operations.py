@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kmodgui.core.loaded import read_proc_modules
 from kmodgui.core.paths import Root
 from kmodgui_helper import __version__, configfiles, errors, finit, tools
 from kmodgui_helper.errors import HelperError
@@ -126,12 +127,43 @@ def unload(root: Root, module: str, *, dependencies: bool = False, force: bool =
     if force and dependencies:
         raise errors.invalid("'force' and 'dependencies' cannot be combined")
     if dependencies:
+        chain = _dependencies_of(root, module)
         res, log = _run("modprobe", ["-r", "--first-time", *_base_options(root)], [module])
+        # kmod 30's ``modprobe -r bridge`` removes stp but leaves llc (a dependency of a
+        # dependency): remove what the chain left unused, as the option promises.
+        for _ in chain:
+            unused = _unused(root, chain) if res.returncode == 0 else []
+            if not unused:
+                break
+            more, more_log = _run("modprobe", ["-r", *_base_options(root)], unused)
+            log += more_log
+            if more.returncode != 0:
+                break
     else:
         res, log = _run("rmmod", ["-f"] if force else [], [module])
     if res.returncode != 0:
         raise _fail(root, res, log, module, "unload")
     return result(log, res.output)
+
+
+def _dependencies_of(root: Root, module: str) -> list[str]:
+    """The loaded modules *module* uses, directly or through others (from /proc/modules)."""
+    users = {m.name: set(m.users) for m in read_proc_modules(root)}
+    found: list[str] = []
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        for name, used_by in users.items():
+            if current in used_by and name not in found:
+                found.append(name)
+                todo.append(name)
+    return found
+
+
+def _unused(root: Root, names: list[str]) -> list[str]:
+    """Those of *names* still loaded that nothing uses (no users, reference count 0)."""
+    return [m.name for m in read_proc_modules(root)
+            if m.name in names and not m.users and m.refcount == 0]
 
 
 def insert_file(root: Root, fd: int, params: list[tuple[str, str]]) -> Result:
