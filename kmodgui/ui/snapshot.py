@@ -3,14 +3,15 @@
 The core's catalog cache makes a full catalog quick to rebuild (a few tenths
 of a second for 4000 modules); this snapshot makes the first paint quicker
 still: only what the table shows (name, state, file, size, description),
-stored as JSON next to the catalog cache and valid only while that
-cache file is unchanged. The live state is applied on top at every start,
+stored as JSON in the user's cache directory and valid only while the
+catalog cache it was made from is unchanged. The live state is applied on top at every start,
 and the full catalog replaces the snapshot moments later.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState
 
-VERSION = 1
+VERSION = 2
 
 
 def _catalog_cache(root: Root) -> Path | None:
@@ -37,21 +38,27 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (st.st_size, st.st_mtime_ns)
 
 
-def snapshot_path(root: Root) -> Path | None:
-    cache = _catalog_cache(root)
-    return None if cache is None else cache.with_name(f"window-{cache.stem}.json")
+def snapshot_path(root: Root) -> Path:
+    """Our own file per tree and release. Reading it must not import the module-file
+    readers (signatures, decompressors: tens of milliseconds), so the catalog cache it
+    depends on is recorded inside it rather than looked up."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tree = hashlib.sha256(str(root.base.resolve()).encode()).hexdigest()[:12]
+    release = "".join(c if c.isalnum() or c in "._-" else "_" for c in root.release)
+    return Path(base) / "kmodgui" / f"window-{release}-{tree}.json"
 
 
 def save(root: Root, records: list[ModuleRecord]) -> bool:
     """Write the snapshot for ``root`` (after a full catalog load); False if it cannot."""
     cache, path = _catalog_cache(root), snapshot_path(root)
-    if cache is None or path is None:
+    if cache is None:
         return False
     identity = _identity(cache)
     if identity is None:
         return False
     rows = [(r.name, r.state.value, r.path, r.file_size, r.description) for r in records]
-    data = json.dumps([VERSION, list(identity), rows], separators=(",", ":")).encode()
+    data = json.dumps([VERSION, str(cache), list(identity), rows],
+                      separators=(",", ":")).encode()
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,14 +73,13 @@ def save(root: Root, records: list[ModuleRecord]) -> bool:
 
 def load(root: Root) -> dict[str, ModuleRecord] | None:
     """The snapshot's records (no live state), or None when missing, stale or damaged."""
-    cache, path = _catalog_cache(root), snapshot_path(root)
-    if cache is None or path is None:
-        return None
     try:
-        version, identity, rows = json.loads(path.read_bytes())
+        version, cache, identity, rows = json.loads(snapshot_path(root).read_bytes())
     except (OSError, ValueError, TypeError):
         return None
-    if version != VERSION or tuple(identity) != _identity(cache):
+    if version != VERSION or not isinstance(cache, str) or not isinstance(identity, list):
+        return None
+    if tuple(identity) != _identity(Path(cache)):
         return None
     records: dict[str, ModuleRecord] = {}
     try:

@@ -47,9 +47,9 @@ def test_snapshot_is_only_valid_with_its_cache(kernel_root: Root) -> None:
     snapshot.snapshot_path(kernel_root).write_bytes(b"\x00not json")
     assert snapshot.load(kernel_root) is None
     st = cache.stat()
-    bad_state = [1, [st.st_size, st.st_mtime_ns], [["x", "nonsense", None, None, ""]]]
+    bad_state = [2, str(cache), [st.st_size, st.st_mtime_ns], [["x", "nonsense", None, None, ""]]]
     snapshot.snapshot_path(kernel_root).write_text(json.dumps(bad_state))
     assert snapshot.load(kernel_root) is None
-    good = [1, [st.st_size, st.st_mtime_ns], [["x", "builtin", None, None, "X"]]]
+    good = [2, str(cache), [st.st_size, st.st_mtime_ns], [["x", "builtin", None, None, "X"]]]
     snapshot.snapshot_path(kernel_root).write_text(json.dumps(good))
     assert snapshot.load(kernel_root)["x"].description == "X"
