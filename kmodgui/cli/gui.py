@@ -37,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"kmodgui: no modules for kernel {root.release} under {root.base}",
               file=sys.stderr)
         return ExitCode.FAILURE
+    from kmodgui.ui.app import application
     from kmodgui.ui.app import run as run_window
     from kmodgui.ui.helper_link import connect_helper
 
+    application()  # QtDBus wants the application object before any connection
     client = None if args.read_only else connect_helper(root)
     return run_window(root, client)
