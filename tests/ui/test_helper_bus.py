@@ -162,3 +162,15 @@ def _left() -> Any:
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+@pytest.mark.bus
+def test_connect_helper_on_this_system(qapp: Any, helper_bus: Any, tmp_path: Path) -> None:
+    """For the running system (not an image), a bus with the helper gives a client; a bus
+    without it (here: nothing activatable there) gives None, so the window is read-only."""
+    host = Root(Path("/"), "6.1.0-56-amd64")
+    connection = QDBusConnection.connectToBus(helper_bus.address, "kmodgui-ui-host")
+    client = connect_helper(host, connection)
+    assert isinstance(client, WindowClient)
+    gone = QDBusConnection.connectToBus(f"unix:path={tmp_path}/nothing", "kmodgui-ui-none")
+    assert connect_helper(host, gone) is None
