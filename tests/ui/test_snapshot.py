@@ -17,8 +17,12 @@ def test_start_kinds_cold_then_snapshot(qtbot: Any, live_root: Root) -> None:
     first = MainWindow(live_root, None, watch=False)
     qtbot.addWidget(first)
     assert first.start_kind == "cold"
+    assert first.model.rowCount() > 4000  # at once, from the index
+    assert first.model.record("ext4").description == ""
     with qtbot.waitSignal(first.catalog_loaded, timeout=30000):
-        pass
+        qtbot.waitUntil(first.modules_page.progress.isVisible, timeout=5000)
+    assert not first.modules_page.progress.isVisible()
+    assert first.model.record("ext4").description == "Fourth Extended Filesystem"
     first.close()  # waits for the snapshot to be written
     assert snapshot.snapshot_path(live_root).is_file()
 
