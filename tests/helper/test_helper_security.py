@@ -279,3 +279,22 @@ def test_peer_is_answered_without_tracebacks(bus: Any) -> None:
     assert replies[4]["error_name"] == "org.freedesktop.DBus.Error.UnknownMethod"
     for reply in replies:
         assert "Traceback" not in str(reply) and 'File "' not in str(reply), reply
+
+
+def test_a_stalling_file_system_cannot_hang_the_helper(bus: Any, scratch: Path) -> None:
+    """A descriptor on a FUSE file whose server never answers: validation must not ask it.
+
+    Before polkit, anyone can send such a descriptor; an ``fstat`` that waits for the
+    server would freeze the whole helper (no Busy, no idle exit) for as long as the
+    caller likes.
+    """
+    import stallfs
+
+    bus.ensure_helper()
+    with stallfs.mounted(scratch / "fuse") as fs:
+        started = time.monotonic()
+        reply = bus.call(insert(f"rdonly:{fs.file}"), timeout=20)[0]
+        assert reply["error_name"] == "org.kmodgui.Error.NotAuthorized", reply
+        assert time.monotonic() - started < 10
+        assert fs.stalled == 0
+        assert bus.call({"member": "GetCapabilities"})[0]["type"] == "return"
