@@ -20,8 +20,8 @@ def test_start_kinds_cold_then_snapshot(qtbot: Any, live_root: Root) -> None:
     assert first.model.rowCount() > 4000  # at once, from the index
     assert first.model.record("ext4").description == ""
     with qtbot.waitSignal(first.catalog_loaded, timeout=30000):
-        qtbot.waitUntil(first.modules_page.progress.isVisible, timeout=5000)
-    assert not first.modules_page.progress.isVisible()
+        qtbot.waitUntil(lambda: not first.modules_page.progress.isHidden(), timeout=5000)
+    assert first.modules_page.progress.isHidden()
     assert first.model.record("ext4").description == "Fourth Extended Filesystem"
     first.close()  # waits for the snapshot to be written
     assert snapshot.snapshot_path(live_root).is_file()
