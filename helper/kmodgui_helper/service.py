@@ -225,6 +225,12 @@ class Service:
         sender = msg.sender
         interactive = bool(int(msg.flags) & ALLOW_INTERACTIVE)
         try:
+            # who is asking, for the log (refusals too); a caller already gone is not served
+            uid = await self._caller_uid(sender) if sender else None
+            if uid is None:
+                log.info("%s %s: the caller has gone away; not done", sender, request.summary)
+                return
+            who = f"uid {uid} ({sender})"
             # every action the request names must be granted, in order (force-unload is
             # asked in addition to unload); the first refusal ends it
             decision, action = polkit.Decision.DENIED, ""
@@ -236,32 +242,31 @@ class Service:
                 if decision is not polkit.Decision.AUTHORIZED:
                     break
             if decision is polkit.Decision.CHALLENGE:
-                log.info("%s %s: needs interactive authorisation", sender, request.summary)
+                log.info("%s %s: needs interactive authorisation", who, request.summary)
                 self._send(msg, self._error(
                     msg, errors.INTERACTIVE_REQUIRED,
                     "authentication is required: call again allowing interactive "
                     "authorization"))
                 return
             if decision is not polkit.Decision.AUTHORIZED:
-                log.info("%s %s: not authorised (%s, %s)", sender, request.summary,
+                log.info("%s %s: not authorised (%s, %s)", who, request.summary,
                          action, decision.value)
                 text = ("authentication was dismissed" if decision is polkit.Decision.DISMISSED
                         else f"you are not authorised to do this ({action})")
                 self._send(msg, self._error(msg, errors.NOT_AUTHORIZED, text))
                 return
-            uid = await self._caller_uid(sender)
-            if uid is None:
-                log.info("%s %s: the caller has gone away; not done", sender, request.summary)
+            if await self._caller_uid(sender) != uid:  # gone meanwhile (CVE-2021-3560 pattern)
+                log.info("%s %s: the caller has gone away; not done", who, request.summary)
                 return
             loop = asyncio.get_running_loop()
             try:
                 values = await loop.run_in_executor(None, request.act, self.root)
             except HelperError as exc:
-                log.info("uid %d (%s) %s: %s: %s", uid, sender, request.summary,
+                log.info("%s %s: %s: %s", who, request.summary,
                          exc.name.rsplit(".", 1)[-1], exc.message)
                 self._send(msg, self._error(msg, exc.name, exc.message, exc.kernel_log))
                 return
-            log.info("uid %d (%s) %s: done; files %s", uid, sender, request.summary,
+            log.info("%s %s: done; files %s", who, request.summary,
                      values.get("files") or "none")
             self._send(msg, self._return(msg, "a{sv}", [self._pack(values)]))
         except Exception:

@@ -298,3 +298,27 @@ def test_a_stalling_file_system_cannot_hang_the_helper(bus: Any, scratch: Path) 
         assert time.monotonic() - started < 10
         assert fs.stalled == 0
         assert bus.call({"member": "GetCapabilities"})[0]["type"] == "return"
+
+
+def test_bus_policy_also_guards_the_unique_name(bus: Any) -> None:
+    """Sending to the helper's unique name instead of the well-known one gains nothing."""
+    bus.ensure_helper()
+    unique = bus.bus_call("GetNameOwner", "s", ["org.kmodgui.Helper1"])["body"][0]
+    replies = bus.call(
+        {"destination": unique, "interface": "org.kmodgui.Other", "member": "Load",
+         "signature": "sasa{sv}", "body": ["loop", [], {}]},
+        {"destination": unique, "interface": "org.freedesktop.DBus.Properties",
+         "member": "Set", "signature": "ssv", "body": ["org.kmodgui.Helper1", "x", v("s", "y")]},
+        {"destination": unique, "member": "GetCapabilities"},
+    )
+    assert replies[0]["error_name"] == "org.freedesktop.DBus.Error.AccessDenied", replies[0]
+    assert replies[1]["error_name"] == "org.freedesktop.DBus.Error.AccessDenied", replies[1]
+    assert replies[2]["type"] == "return", replies[2]
+
+
+def test_refusals_are_logged_with_the_callers_uid(bus: Any) -> None:
+    reply = bus.call(boot("kmodgui_denied"), user=(1, 1))[0]
+    assert reply["error_name"] == "org.kmodgui.Error.NotAuthorized"
+    lines = [line for line in bus.helper_log.read_text().splitlines()
+             if "SetLoadAtBoot(kmodgui_denied, True): not authorised" in line]
+    assert lines and "uid 1 (" in lines[-1], lines
