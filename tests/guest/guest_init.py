@@ -20,11 +20,9 @@ import contextlib
 import ctypes
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -110,20 +108,19 @@ def open_paths(paths: list[str]) -> None:
                     os.chmod(d, (mode & 0o7777) | 0o005)
 
 
-def install_project(cfg: dict) -> None:
-    """The project's deployment files where dbus-daemon and polkitd look for them."""
-    repo = Path(cfg["repo"])
-    makefile = repo / "packaging" / "Makefile"
-    if makefile.exists():
-        build = Path(tempfile.mkdtemp(prefix="kmgpkg-")) / "packaging"
-        shutil.copytree(repo / "packaging", build)
-        args = [f"{k}={v}" for k, v in cfg.get("make_vars", {}).items()]
-        sh("make", "-s", "-C", str(build), "install", "DESTDIR=/", *args, check=False)
-    else:
-        log("no packaging/Makefile yet: helper not installed")
+def install_project(cfg: dict) -> dict:
+    """The project's deployment files where dbus-daemon and polkitd look for them.
+
+    ``make -C packaging install`` as a distribution package would run it; its
+    outcome is reported like a step (``install-project``).
+    """
     rules = Path("/etc/polkit-1/rules.d")
     rules.mkdir(parents=True, exist_ok=True)
     (rules / "49-kmgtest.rules").write_text(POLKIT_RULE)
+    args = [f"{k}={v}" for k, v in cfg.get("make_vars", {}).items()]
+    return run_step({"name": "install-project",
+                     "argv": ["make", "-C", Path(cfg["repo"]) / "packaging", "install",
+                              "DESTDIR=/", *args]})
 
 
 def wait_for_name(name: str, seconds: float = 60) -> bool:
@@ -238,7 +235,7 @@ def main() -> None:
         for cmd in cfg.get("root_setup", []):
             sh("sh", "-c", cmd, check=False)
         if cfg.get("services", True):
-            install_project(cfg)
+            results.append(install_project(cfg))
             procs = start_services()
         threading.Thread(target=serve_agent, args=(stop,), daemon=True).start()
         log("running steps")

@@ -47,6 +47,10 @@ HARNESS_STEPS = [
     {"name": "ip-link", "argv": ["ip", "-o", "link", "show"]},
     {"name": "rmmod-dummy", "argv": ["rmmod", "dummy"]},
     {"name": "id", "argv": ["id", "-u", "-n"], "user": "kmguser"},
+    {"name": "installed", "argv": [
+        "cat", "/usr/share/dbus-1/system-services/org.kmodgui.Helper1.service",
+        "/usr/share/dbus-1/system.d/org.kmodgui.Helper1.conf",
+        "/usr/share/polkit-1/actions/org.kmodgui.policy"]},
 ]
 
 
