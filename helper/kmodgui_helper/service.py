@@ -63,10 +63,14 @@ def machine_id() -> str | None:
     return None
 
 
-def close_fds(fds: Sequence[int]) -> None:
-    for fd in fds:
+def close_fds(fds: list[int]) -> None:
+    """Close the received descriptors once: the list is emptied, so a second call is a no-op.
+
+    (Closing a number twice could close an unrelated file a worker thread opened meanwhile.)
+    """
+    while fds:
         with contextlib.suppress(OSError):
-            os.close(fd)
+            os.close(fds.pop())
 
 
 class Service:
