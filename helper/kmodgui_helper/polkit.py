@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,14 @@ ALLOW_USER_INTERACTION = 1
 # A password dialog may stay open a long time; without interaction polkit answers at once.
 INTERACTIVE_TIMEOUT = 25 * 60.0
 QUICK_TIMEOUT = 30.0
+
+
+def quick_timeout() -> float:
+    """How long a non-interactive check may take (``KMODGUI_HELPER_POLKIT_TIMEOUT``: tests)."""
+    try:
+        return max(0.1, float(os.environ.get("KMODGUI_HELPER_POLKIT_TIMEOUT", QUICK_TIMEOUT)))
+    except ValueError:
+        return QUICK_TIMEOUT
 
 
 class Decision(enum.Enum):
@@ -43,13 +52,16 @@ async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
               ALLOW_USER_INTERACTION if interactive else 0, ""])
     try:
         reply = await asyncio.wait_for(
-            bus.call(message), INTERACTIVE_TIMEOUT if interactive else QUICK_TIMEOUT)
+            bus.call(message), INTERACTIVE_TIMEOUT if interactive else quick_timeout())
     except Exception as exc:  # fail closed: polkit absent, timed out, bus gone
         log.warning("polkit check of %s for %s failed: %r", action, sender, exc)
         return Decision.DENIED
     if reply is None or reply.message_type != MessageType.METHOD_RETURN:
         log.info("polkit refused to check %s for %s: %s", action, sender,
                  getattr(reply, "error_name", None))
+        return Decision.DENIED
+    if reply.signature != "(bba{ss})":
+        log.warning("polkit answered a check of %s with %r: denied", action, reply.signature)
         return Decision.DENIED
     try:
         authorized, challenge, details_out = reply.body[0]

@@ -180,8 +180,9 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _helper_exec(library: str, bus: HelperBus) -> str:
-    env = [f"DBUS_SYSTEM_BUS_ADDRESS={bus.address}", f"KMODGUI_HELPER_ROOT={bus.root}",
+def _helper_exec(library: str, bus: HelperBus, extra: dict[str, str] | None = None) -> str:
+    env = [*(f"{k}={v}" for k, v in (extra or {}).items()),
+           f"DBUS_SYSTEM_BUS_ADDRESS={bus.address}", f"KMODGUI_HELPER_ROOT={bus.root}",
            f"KMODGUI_HELPER_IDLE_TIMEOUT={IDLE_TIMEOUT}", f"KMODGUI_HELPER_DBUS={library}",
            "PYTHONDONTWRITEBYTECODE=1"]
     if library == "dbus_next":
@@ -202,8 +203,8 @@ def _check_tools() -> None:
 
 
 @contextlib.contextmanager
-def private_bus(library: str, *, polkit: bool = True,
-                helper: bool = True) -> Iterator[HelperBus]:
+def private_bus(library: str, *, polkit: bool = True, helper: bool = True,
+                helper_env: dict[str, str] | None = None) -> Iterator[HelperBus]:
     """Start dbus-daemon (and polkitd, and an activatable helper, unless told not to)."""
     _check_tools()
     if library == "dbus_next" and not (DBUS_NEXT_DIR / "dbus_next").is_dir():
@@ -224,7 +225,7 @@ def private_bus(library: str, *, polkit: bool = True,
     if helper:
         (services / "org.kmodgui.Helper1.service").write_text(
             "[D-BUS Service]\nName=org.kmodgui.Helper1\n"
-            f"Exec={_helper_exec(library, bus)}\nUser=root\n")
+            f"Exec={_helper_exec(library, bus, helper_env)}\nUser=root\n")
     log = bus.log.open("wb")
     daemon = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork",
                                "--nopidfile"], stdout=log, stderr=subprocess.STDOUT)
