@@ -2,7 +2,9 @@
 
 It answers ``CheckAuthorization`` by the ``module`` detail: ``pk_error`` with an
 error, ``pk_garbage`` with a body of the wrong type, ``pk_wrongsig`` with a
-"yes" in the wrong structure, ``pk_hang`` never; anything else is granted.
+"yes" in the wrong structure, ``pk_hang`` never; ``pk_flags`` is granted only
+when interaction was allowed; anything else is granted — but only ever for a
+subject that is a unique bus name (never a PID or anything else).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ def answer(msg: Message) -> Message | bool:
         return False
     if msg.member != "CheckAuthorization":
         return Message.new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "no")
-    module = msg.body[2].get("module", "")
+    (kind, subject), _action, details, flags, _cancel = msg.body
+    module = details.get("module", "")
+    name = subject.get("name")
+    if kind != "system-bus-name" or set(subject) != {"name"} or \
+            not str(getattr(name, "value", "")).startswith(":"):
+        return Message.new_error(msg, "org.freedesktop.PolicyKit1.Error.Failed", "subject")
+    if module == "pk_flags":
+        return Message.new_method_return(msg, "(bba{ss})", [[flags == 1, False, {}]])
     if module == "pk_error":
         return Message.new_error(msg, "org.freedesktop.PolicyKit1.Error.Failed", "broken")
     if module == "pk_garbage":

@@ -47,3 +47,12 @@ def test_a_broken_polkit_authorises_nothing(fake_bus: HelperBus, module: str) ->
     assert fake_bus.call_root(boot("pk_yes"))[0]["type"] == "return"
     assert target.exists()
     target.unlink()
+
+
+def test_interaction_is_offered_to_polkit_only_when_the_call_allows_it(
+        fake_bus: HelperBus) -> None:
+    without, with_flag = fake_bus.call_root(boot("pk_flags"),
+                                            {**boot("pk_flags"), "interactive": True})
+    assert without["error_name"] == "org.kmodgui.Error.NotAuthorized", without
+    assert with_flag["type"] == "return", with_flag
+    (fake_bus.root / "etc" / "modules-load.d" / "kmodgui-pk_flags.conf").unlink()
