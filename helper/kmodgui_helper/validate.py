@@ -124,11 +124,11 @@ def _statx_cached(fd: int) -> tuple[int, int]:
     if statx(fd, b"", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_SIZE, buf) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
-    mask, = struct.unpack_from("<I", buf, 0)
+    mask, = struct.unpack_from("=I", buf, 0)  # native order: s390x and ppc64 are big-endian
     if mask & (STATX_TYPE | STATX_SIZE) != STATX_TYPE | STATX_SIZE:
         raise OSError(0, "the file system did not report the file's type and size")
-    mode, = struct.unpack_from("<H", buf, 28)
-    size, = struct.unpack_from("<Q", buf, 40)
+    mode, = struct.unpack_from("=H", buf, 28)
+    size, = struct.unpack_from("=Q", buf, 40)
     return mode, size
 
 
