@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState
-from kmodgui.ui.details.aliases import DeviceMatcher
 from kmodgui.ui.details.pane import DetailsPane
 from kmodgui.ui.module_model import (
     NAME_ROLE,
@@ -50,6 +49,7 @@ from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
 if TYPE_CHECKING:  # the dialogs are imported when first opened (a quicker start)
+    from kmodgui.ui.details.aliases import DeviceMatcher
     from kmodgui.ui.dialogs.error import ErrorDialog
     from kmodgui.ui.dialogs.load import LoadDialog
     from kmodgui.ui.dialogs.unload import UnloadDialog
@@ -226,19 +226,23 @@ class ModulesPage(QWidget):
         self.unload_button.clicked.connect(lambda: self.request_unload())
         self.insert_button.clicked.connect(self.request_insert_file)
         self.rebuild_button.clicked.connect(self.request_rebuild)
-        self.details.overview.copy_modinfo_requested.connect(self.copy_modinfo)
-        self.details.dependencies.module_activated.connect(self.select_module)
-        params = self.details.parameters
-        params.set_parameter_requested.connect(self.services.operations.set_parameter)
-        params.make_permanent_requested.connect(self.services.operations.set_persistent_options)
-        config = self.details.configuration
-        config.blacklist_requested.connect(self.services.operations.set_blacklist)
-        config.load_at_boot_requested.connect(self.services.operations.set_load_at_boot)
+        self.details.when_built(self._connect_details)
         ops = self.services.operations
         ops.operation_started.connect(self._operation_started)
         ops.operation_finished.connect(self._operation_finished)
         self._update_count()
         self._update_buttons()
+
+    def _connect_details(self, details: DetailsPane) -> None:
+        ops = self.services.operations
+        details.overview.copy_modinfo_requested.connect(self.copy_modinfo)
+        details.dependencies.module_activated.connect(self.select_module)
+        params = details.parameters
+        params.set_parameter_requested.connect(ops.set_parameter)
+        params.make_permanent_requested.connect(ops.set_persistent_options)
+        config = details.configuration
+        config.blacklist_requested.connect(ops.set_blacklist)
+        config.load_at_boot_requested.connect(ops.set_load_at_boot)
 
     # -- state ----------------------------------------------------------------------------
     def set_editable(self, editable: bool) -> None:
@@ -487,7 +491,8 @@ class ModulesPage(QWidget):
     def _operation_finished(self, operation: Operation) -> None:
         if operation.module:
             self.model.set_busy(operation.module, None)
-        if operation.method == "SetParameter" and operation.state != "done":
+        if (operation.method == "SetParameter" and operation.state != "done"
+                and self.details.built):
             self.details.parameters.model.clear_pending(str(operation.args[1]))
         self._update_buttons()
         if operation.state == "failed" and operation.explanation is not None:

@@ -8,10 +8,12 @@ quick). Loads and unloads by anyone are followed through :class:`LiveWatcher`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QSize, QTimer, Signal
@@ -31,8 +33,6 @@ from kmodgui.core.errors import KmodguiError
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui import snapshot
-from kmodgui.ui.config_page import ConfigPage, ConfigRow
-from kmodgui.ui.live import LiveWatcher
 from kmodgui.ui.log_page import LogPage
 from kmodgui.ui.module_model import ModuleTableModel
 from kmodgui.ui.modules_page import ModulesPage, PageServices
@@ -40,9 +40,11 @@ from kmodgui.ui.operations import HelperClient, Operation, Operations
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
-if TYPE_CHECKING:  # imported when a file is first previewed (a quicker start)
+if TYPE_CHECKING:  # imported when first needed (a quicker start)
+    from kmodgui.ui.config_page import ConfigPage
     from kmodgui.ui.dialogs.insert_file import InsertFileDialog
     from kmodgui.ui.file_preview import FilePreview
+    from kmodgui.ui.live import LiveWatcher
 
 FIRST_PAINT_MS = 150
 # Operations after which the configuration (not only live state) must be read again.
@@ -77,6 +79,18 @@ def modinfo_text(record: ModuleRecord) -> str:
         lines.append(f"{'parm:':<16}{param.name}:{text} ({param.type})" if param.type
                      else f"{'parm:':<16}{param.name}:{text}")
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (allocations only, nothing to collect)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _cache_is_warm(root: Root) -> bool:
@@ -133,29 +147,34 @@ class MainWindow(QMainWindow):
         # and the full catalog follows; without one, the per-user cache makes the full
         # catalog quick to read now. Cold start: names and states from the index at once,
         # details with visible progress.
-        shown = snapshot.load(root) if full_catalog and use_cache else None
-        self._warm = shown is None and full_catalog and use_cache and _cache_is_warm(root)
-        if shown is not None:
-            self.start_kind = "snapshot"
-            self.catalog = catalog_module.Catalog(root, shown)
-            catalog_module.apply_live_state(root, shown)
-        elif self._warm:
-            self.start_kind = "warm"
-            self.catalog = catalog_module.load_catalog(root)
-        else:
-            self.start_kind = "cold"
-            self.catalog = catalog_module.quick_catalog(root)
-        self._devices: list[Any] | None = None
+        # Thousands of records are made at once: the cyclic garbage collector would walk
+        # the growing heap again and again (a third of a warm start) for no garbage.
+        with gc_paused():
+            shown = snapshot.load(root) if full_catalog and use_cache else None
+            self._warm = shown is None and full_catalog and use_cache and _cache_is_warm(root)
+            if shown is not None:
+                self.start_kind = "snapshot"
+                self.catalog = catalog_module.Catalog(root, shown)
+                catalog_module.apply_live_state(root, shown)
+            elif self._warm:
+                self.start_kind = "warm"
+                self.catalog = catalog_module.load_catalog(root)
+            else:
+                self.start_kind = "cold"
+                self.catalog = catalog_module.quick_catalog(root)
+            self._devices: list[Any] | None = None
 
-        self.planner = Planner(root, self.model.record)
-        services = PageServices(root=root, operations=self.operations,
-                                modinfo_text=modinfo_text, planner=self.planner,
-                                devices=self._device_rows,
-                                force_unload=bool(self.capabilities.get("force-unload")),
-                                insert_file=self.preview_and_insert)
-        self.modules_page = ModulesPage(self.model, services)
-        self.model.set_records(self.catalog.records.values())  # once the view sorts it
-        self.config_page = ConfigPage()
+            self.planner = Planner(root, self.model.record)
+            services = PageServices(root=root, operations=self.operations,
+                                    modinfo_text=modinfo_text, planner=self.planner,
+                                    devices=self._device_rows,
+                                    force_unload=bool(self.capabilities.get("force-unload")),
+                                    insert_file=self.preview_and_insert)
+            self.modules_page = ModulesPage(self.model, services)
+            self.model.set_records(self.catalog.records.values())  # once the view sorts it
+        # The Configuration page is built after the first paint (or when first shown).
+        self._config: ConfigPage | None = None
+        self._config_slot = QWidget()
         self.log_page = LogPage(self.operations)
         # The Hardware page (written separately) is built when first shown: reading
         # every device is not needed to show the module list.
@@ -178,7 +197,7 @@ class MainWindow(QMainWindow):
                             ("computer", "drive-harddisk"),
                             QStyle.StandardPixmap.SP_ComputerIcon))
         entries += [
-            (self.tr("Configuration"), self.config_page, ("document-properties",
+            (self.tr("Configuration"), self._config_slot, ("document-properties",
              "preferences-other"), QStyle.StandardPixmap.SP_FileDialogDetailedView),
             (self.tr("Log"), self.log_page, ("text-x-generic", "document-open-recent"),
              QStyle.StandardPixmap.SP_FileDialogContentsView),
@@ -211,11 +230,12 @@ class MainWindow(QMainWindow):
         for key in keys:
             shortcut = QShortcut(key, self)
             shortcut.activated.connect(self.close)
-        self.config_page.module_requested.connect(self.show_module)
         self.operations.operation_finished.connect(self._operation_finished)
 
         self.watcher: LiveWatcher | None = None
         if watch:
+            from kmodgui.ui.live import LiveWatcher
+
             self.watcher = LiveWatcher(root, parent=self)
             self.watcher.modules_changed.connect(self.refresh_live)
         if self.start_kind != "cold":
@@ -248,15 +268,31 @@ class MainWindow(QMainWindow):
         if self._hardware is None and self._hardware_slot is not None:
             page = self._build_hardware_page()
             if page is not None:
-                index = self.pages.indexOf(self._hardware_slot)
-                current = self.pages.currentIndex()
-                self.pages.removeWidget(self._hardware_slot)
-                self.pages.insertWidget(index, page)
-                self.pages.setCurrentIndex(current)
-                self._hardware_slot.deleteLater()
+                self._swap_page(self._hardware_slot, page)
                 self._hardware_slot = page
                 self._hardware = page
         return self._hardware
+
+    @property
+    def config_page(self) -> ConfigPage:
+        """The Configuration page, built on first use."""
+        if self._config is None:
+            from kmodgui.ui.config_page import ConfigPage
+
+            page = ConfigPage()
+            page.module_requested.connect(self.show_module)
+            self._swap_page(self._config_slot, page)
+            self._config_slot = page
+            self._config = page
+        return self._config
+
+    def _swap_page(self, slot: QWidget, page: QWidget) -> None:
+        index = self.pages.indexOf(slot)
+        current = self.pages.currentIndex()
+        self.pages.removeWidget(slot)
+        self.pages.insertWidget(index, page)
+        self.pages.setCurrentIndex(current)
+        slot.deleteLater()
 
     def _build_hardware_page(self) -> QWidget | None:
         try:
@@ -277,6 +313,8 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         if self._hardware_slot is not None and self.pages.widget(row) is self._hardware_slot:
             _ = self.hardware_page
+        if self.pages.widget(row) is self._config_slot:
+            _ = self.config_page
         self.pages.setCurrentIndex(row)
 
     def show_page(self, page: QWidget) -> None:
@@ -306,6 +344,7 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._update_config_page()
             self.model.search_index()
+            self.modules_page.details.build()
 
     def _warm_loaded(self) -> None:
         if not self._closing:
@@ -374,6 +413,8 @@ class MainWindow(QMainWindow):
             lambda _e: None)
 
     def _update_config_page(self) -> None:
+        from kmodgui.ui.config_page import ConfigRow
+
         rows: list[ConfigRow] = []
         try:
             from kmodgui.core.modprobe_config import ModprobeConfig

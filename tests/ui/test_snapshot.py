@@ -51,9 +51,15 @@ def test_snapshot_is_only_valid_with_its_cache(kernel_root: Root) -> None:
     snapshot.snapshot_path(kernel_root).write_bytes(b"\x00not json")
     assert snapshot.load(kernel_root) is None
     st = cache.stat()
-    bad_state = [2, str(cache), [st.st_size, st.st_mtime_ns], [["x", "nonsense", None, None, ""]]]
+    tree = str(kernel_root.base.resolve())
+    bad_state = [3, tree, str(cache), [st.st_size, st.st_mtime_ns],
+                 [["x", "nonsense", None, None, ""]]]
     snapshot.snapshot_path(kernel_root).write_text(json.dumps(bad_state))
     assert snapshot.load(kernel_root) is None
-    good = [2, str(cache), [st.st_size, st.st_mtime_ns], [["x", "builtin", None, None, "X"]]]
+    good = [3, tree, str(cache), [st.st_size, st.st_mtime_ns],
+            [["x", "builtin", None, None, "X"]]]
     snapshot.snapshot_path(kernel_root).write_text(json.dumps(good))
     assert snapshot.load(kernel_root)["x"].description == "X"
+    other_tree = [3, tree + "-other", *good[2:]]  # another tree whose name collides
+    snapshot.snapshot_path(kernel_root).write_text(json.dumps(other_tree))
+    assert snapshot.load(kernel_root) is None
