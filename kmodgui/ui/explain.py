@@ -16,8 +16,8 @@ from PySide6.QtCore import QCoreApplication
 ERROR_PREFIX = "org.kmodgui.Error."
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Explain", text)
+# Spelled out at each string (lupdate reads literal translate("Context", "text") calls).
+translate = QCoreApplication.translate
 
 
 @dataclass(frozen=True)
@@ -46,87 +46,103 @@ def explain(error_name: str, message: str, kernel_log: Sequence[str] = (), *,
             module: str = "", holders: Sequence[str] = ()) -> Explanation:
     """The explanation for one failed operation on ``module``."""
     kind = short_name(error_name)
-    subject = module or _tr("the module")
+    subject = module or translate("Explain", "the module")
     if kind == "NotAuthorized" and "dismissed" in message:
         # the user closed the password dialog: nothing happened, nothing to report
-        return Explanation(_tr("Cancelled"), _tr("The password dialog was closed; nothing "
-                                                 "was changed."), "", quiet=True)
+        return Explanation(
+            translate("Explain", "Cancelled"),
+            translate("Explain", "The password dialog was closed; nothing was changed."),
+            "", quiet=True)
     if kind in ("NotAuthorized", "InteractiveAuthorizationRequired"):
-        return Explanation(_tr("Not authorized"),
-                           _tr("You are not allowed to make this change, so nothing was "
-                               "changed."),
-                           _tr("Ask an administrator, or try again and enter an "
-                               "administrator's password when asked."))
+        return Explanation(
+            translate("Explain", "Not authorized"),
+            translate("Explain", "You are not allowed to make this change, so nothing was "
+                      "changed."),
+            translate("Explain", "Ask an administrator, or try again and enter an "
+                      "administrator's password when asked."))
     if kind == "UnknownSymbol":
         symbols = sorted({m.group(1) for line in kernel_log
                           for m in [UNKNOWN_SYMBOL.search(line)] if m})
-        text = _tr("%1 needs functions from other modules that are not loaded").replace(
-            "%1", subject)
+        text = translate("Explain", "%1 needs functions from other modules that are not "
+                         "loaded").replace("%1", subject)
         if symbols:
             text += ": " + ", ".join(symbols[:8]) + ("…" if len(symbols) > 8 else "")
-        return Explanation(_tr("Missing dependencies"), text + ".",
-                           _tr("Load it by name so that its dependencies are loaded first, "
-                               "or load the modules that provide those symbols."),
-                           action="load-dependencies", subjects=[module] if module else [])
+        return Explanation(
+            translate("Explain", "Missing dependencies"), text + ".",
+            translate("Explain", "Load it by name so that its dependencies are loaded first, "
+                      "or load the modules that provide those symbols."),
+            action="load-dependencies", subjects=[module] if module else [])
     if kind == "InUse":
         users = ", ".join(holders) if holders else ""
-        text = (_tr("%1 is in use by: %2.").replace("%1", subject).replace("%2", users)
-                if users else _tr("%1 is in use.").replace("%1", subject))
-        return Explanation(_tr("Module in use"), text,
-                           _tr("Unload the modules that use it first, or stop the "
-                               "program or device that holds it."),
-                           action="unload-holders" if holders else "",
-                           subjects=list(holders))
+        text = (translate("Explain", "%1 is in use by: %2.").replace("%1", subject)
+                .replace("%2", users) if users
+                else translate("Explain", "%1 is in use.").replace("%1", subject))
+        return Explanation(
+            translate("Explain", "Module in use"), text,
+            translate("Explain", "Unload the modules that use it first, or stop the program "
+                      "or device that holds it."),
+            action="unload-holders" if holders else "", subjects=list(holders))
     if kind == "SignatureRejected":
         return Explanation(
-            _tr("Signature rejected"),
-            _tr("The kernel only accepts modules signed with a trusted key (Secure Boot is "
-                "enforcing signatures), and %1 is unsigned or signed with an unknown key."
-                ).replace("%1", subject),
-            _tr("Use a module signed by your distribution, or sign it with a key enrolled "
-                "in the machine's key database (for example with mokutil), then try again."))
+            translate("Explain", "Signature rejected"),
+            translate("Explain", "The kernel only accepts modules signed with a trusted key "
+                      "(Secure Boot is enforcing signatures), and %1 is unsigned or signed "
+                      "with an unknown key.").replace("%1", subject),
+            translate("Explain", "Use a module signed by your distribution, or sign it with a "
+                      "key enrolled in the machine's key database (for example with "
+                      "mokutil), then try again."))
     if kind == "InvalidModule":
         return Explanation(
-            _tr("Not a module for this kernel"),
-            _tr("The kernel refused %1: it was built for another kernel version or "
-                "configuration, or the file is damaged.").replace("%1", subject),
-            _tr("Install the module built for the running kernel (often a package for "
-                "this kernel release), or rebuild it against this kernel."))
+            translate("Explain", "Not a module for this kernel"),
+            translate("Explain", "The kernel refused %1: it was built for another kernel "
+                      "version or configuration, or the file is damaged.").replace("%1", subject),
+            translate("Explain", "Install the module built for the running kernel (often a "
+                      "package for this kernel release), or rebuild it against this kernel."))
     if kind in ("LockedDown", "ModulesDisabled"):
-        reason = (_tr("The kernel is locked down, which forbids loading modules that are "
-                      "not signed by a trusted key.") if kind == "LockedDown" else
-                  _tr("Module loading has been switched off until the next reboot "
-                      "(kernel.modules_disabled)."))
-        return Explanation(_tr("Loading is disabled"), reason,
-                           _tr("Nothing can be loaded until the machine is rebooted with "
-                               "module loading allowed."))
+        reason = (translate("Explain", "The kernel is locked down, which forbids loading "
+                            "modules that are not signed by a trusted key.")
+                  if kind == "LockedDown" else
+                  translate("Explain", "Module loading has been switched off until the next "
+                            "reboot (kernel.modules_disabled)."))
+        return Explanation(
+            translate("Explain", "Loading is disabled"), reason,
+            translate("Explain", "Nothing can be loaded until the machine is rebooted with "
+                      "module loading allowed."))
     if kind == "NotFound":
-        return Explanation(_tr("Module not found"),
-                           _tr("No module named %1 is installed for this kernel.").replace(
-                               "%1", subject),
-                           _tr("Check the name, or install the package that provides it."))
+        return Explanation(
+            translate("Explain", "Module not found"),
+            translate("Explain", "No module named %1 is installed for this kernel.").replace(
+                "%1", subject),
+            translate("Explain", "Check the name, or install the package that provides it."))
     if kind == "AlreadyLoaded":
-        return Explanation(_tr("Already loaded"),
-                           _tr("%1 is already loaded.").replace("%1", subject),
-                           _tr("Unload it first to load it with other parameters."))
+        return Explanation(
+            translate("Explain", "Already loaded"),
+            translate("Explain", "%1 is already loaded.").replace("%1", subject),
+            translate("Explain", "Unload it first to load it with other parameters."))
     if kind == "NotLoaded":
-        return Explanation(_tr("Not loaded"),
-                           _tr("%1 is not loaded.").replace("%1", subject),
-                           _tr("Nothing to unload."))
+        return Explanation(
+            translate("Explain", "Not loaded"),
+            translate("Explain", "%1 is not loaded.").replace("%1", subject),
+            translate("Explain", "Nothing to unload."))
     if kind == "InvalidParameter":
-        return Explanation(_tr("Invalid parameter"),
-                           _tr("The kernel rejected a parameter of %1.").replace("%1", subject),
-                           _tr("Check the parameter's name and type in the Parameters tab."))
+        return Explanation(
+            translate("Explain", "Invalid parameter"),
+            translate("Explain", "The kernel rejected a parameter of %1.").replace(
+                "%1", subject),
+            translate("Explain", "Check the parameter's name and type in the Parameters tab."))
     if kind == "Busy":
-        return Explanation(_tr("Busy"),
-                           _tr("Another change is running at the moment."),
-                           _tr("Wait for it to finish and try again."))
+        return Explanation(
+            translate("Explain", "Busy"),
+            translate("Explain", "Another change is running at the moment."),
+            translate("Explain", "Wait for it to finish and try again."))
     if kind.endswith("ServiceUnknown") or kind.endswith("NoReply") or kind.endswith(
             "Disconnected"):
-        return Explanation(_tr("Helper not reachable"),
-                           _tr("The privileged helper did not answer."),
-                           _tr("Check that kmodgui-helper is installed and that the system "
-                               "bus is running."))
-    return Explanation(_tr("The operation failed"),
-                       message or _tr("The operation failed for an unknown reason."),
-                       _tr("The kernel's messages below may say more."))
+        return Explanation(
+            translate("Explain", "Helper not reachable"),
+            translate("Explain", "The privileged helper did not answer."),
+            translate("Explain", "Check that kmodgui-helper is installed and that the system "
+                      "bus is running."))
+    return Explanation(
+        translate("Explain", "The operation failed"),
+        message or translate("Explain", "The operation failed for an unknown reason."),
+        translate("Explain", "The kernel's messages below may say more."))

@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -76,8 +76,8 @@ BIND_WAIT_MS = 5000
 BIND_POLL_MS = 200
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("HardwarePage", text)
+# Spelled out at each string (lupdate reads literal translate("Context", "text") calls).
+translate = QCoreApplication.translate
 
 
 class Column(IntEnum):
@@ -91,27 +91,28 @@ class Column(IntEnum):
 def candidate_label(candidate: Candidate) -> str:
     """The state of a candidate in words, with the blacklist's file when there is one."""
     words = {
-        CandidateState.LOADED: _tr("loaded"),
-        CandidateState.BUILTIN: _tr("built-in"),
-        CandidateState.BLACKLISTED: _tr("blacklisted"),
-        CandidateState.AVAILABLE: _tr("available"),
-        CandidateState.UNKNOWN: _tr("not installed"),
+        CandidateState.LOADED: translate("HardwarePage", "loaded"),
+        CandidateState.BUILTIN: translate("HardwarePage", "built-in"),
+        CandidateState.BLACKLISTED: translate("HardwarePage", "blacklisted"),
+        CandidateState.AVAILABLE: translate("HardwarePage", "available"),
+        CandidateState.UNKNOWN: translate("HardwarePage", "not installed"),
     }[candidate.state]
     if candidate.blacklisted_by:
         files = ", ".join(str(s) for s in candidate.blacklisted_by)
         if candidate.state == CandidateState.BLACKLISTED:
-            return _tr("blacklisted in {files}").format(files=files)
-        return _tr("{state}; blacklisted in {files}").format(state=words, files=files)
+            return translate("HardwarePage", "blacklisted in {files}").format(files=files)
+        return translate("HardwarePage", "{state}; blacklisted in {files}").format(
+            state=words, files=files)
     return words
 
 
 def driver_label(device: Device) -> str:
     if device.driver is None:
-        return _tr("No driver") if device.bindable else "—"
+        return translate("HardwarePage", "No driver") if device.bindable else "—"
     if device.driver_builtin:
-        return _tr("{driver} (built-in)").format(driver=device.driver)
+        return translate("HardwarePage", "{driver} (built-in)").format(driver=device.driver)
     if device.driver_module and device.driver_module != device.driver.replace("-", "_"):
-        return _tr("{driver} (module {module})").format(driver=device.driver,
+        return translate("HardwarePage", "{driver} (module {module})").format(driver=device.driver,
                                                         module=device.driver_module)
     return device.driver
 
@@ -124,6 +125,21 @@ def enable_choice(device: Device) -> Candidate | None:
     return None
 
 
+WARNING_HUE = QColor(240, 165, 0)  # amber: a device waiting for a driver
+WARNING_MIX = 0.28                  # how much of it is blended into the base colour
+
+
+def warning_background(palette: QPalette) -> QColor:
+    """A calm amber tint of the palette's base colour: pale on a light theme, dark
+    ochre on a dark one, so the palette's own text colour stays readable on it."""
+    base = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Base)
+    mix = WARNING_MIX
+    return QColor.fromRgbF(
+        base.redF() * (1 - mix) + WARNING_HUE.redF() * mix,
+        base.greenF() * (1 - mix) + WARNING_HUE.greenF() * mix,
+        base.blueF() * (1 - mix) + WARNING_HUE.blueF() * mix)
+
+
 def _highlighted(device: Device) -> bool:
     """No driver, and a module that could drive it exists: the rows worth a look."""
     return device.needs_driver and bool(device.candidates)
@@ -132,7 +148,6 @@ def _highlighted(device: Device) -> bool:
 class DeviceTableModel(QAbstractTableModel):
     """One row per device; devices that need a driver carry a highlight."""
 
-    HEADERS = ("Device", "Bus", "Driver", "Candidate modules", "Kernel name")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -155,8 +170,11 @@ class DeviceTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return _tr(self.HEADERS[section])
+                and 0 <= section < len(Column)):
+            return (translate("HardwarePage", "Device"), translate("HardwarePage", "Bus"),
+                    translate("HardwarePage", "Driver"),
+                    translate("HardwarePage", "Candidate modules"),
+                    translate("HardwarePage", "Kernel name"))[section]
         return None
 
     def _text(self, device: Device, column: int) -> str:
@@ -192,9 +210,7 @@ class DeviceTableModel(QAbstractTableModel):
             return self._text(device, column).casefold()
         if _highlighted(device):
             if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(QColor(255, 236, 179))   # amber: a device waiting for a driver
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return QBrush(QColor(0, 0, 0))
+                return QBrush(warning_background(QGuiApplication.palette()))
             if role == Qt.ItemDataRole.FontRole and column == Column.DRIVER:
                 font = QFont()
                 font.setBold(True)
@@ -234,7 +250,7 @@ class DeviceFilterProxy(QSortFilterProxyModel):
             device.description, device.name, device.bus, device.modalias, device.ids,
             device.kind or "", device.driver or "", device.driver_module or "",
             " ".join(device.candidate_names()),
-            _tr("no driver") if device.needs_driver else "",
+            translate("HardwarePage", "no driver") if device.needs_driver else "",
         )).casefold()
         return all(word in haystack for word in self._words)
 
@@ -283,12 +299,13 @@ class HardwarePage(QWidget):
     def _build(self) -> None:
         self.busFilter = QComboBox(self)
         self.busFilter.setObjectName("busFilter")
-        self.busFilter.addItem(_tr("All buses"), "")
+        self.busFilter.addItem(translate("HardwarePage", "All buses"), "")
         self.searchField = QLineEdit(self)
         self.searchField.setObjectName("deviceSearch")
-        self.searchField.setPlaceholderText(_tr("Search devices, IDs, drivers, modules"))
+        self.searchField.setPlaceholderText(
+            translate("HardwarePage", "Search devices, IDs, drivers, modules"))
         self.searchField.setClearButtonEnabled(True)
-        self.refreshButton = QPushButton(_tr("Refresh"), self)
+        self.refreshButton = QPushButton(translate("HardwarePage", "Refresh"), self)
         self.refreshButton.setObjectName("refreshDevicesButton")
         top = QHBoxLayout()
         top.addWidget(self.searchField, 1)
@@ -329,15 +346,20 @@ class HardwarePage(QWidget):
         form = aligned_form()
         self._form = form
         self._fields: dict[str, QLabel] = {}
-        for key, label in (("kind", _tr("Class")), ("bus", _tr("Bus")),
-                           ("name", _tr("Kernel name")), ("ids", _tr("IDs")),
-                           ("modalias", _tr("Modalias")), ("driver", _tr("Driver")),
-                           ("interfaces", _tr("Network interfaces"))):
+        for key, label in (("kind", translate("HardwarePage", "Class")),
+                           ("bus", translate("HardwarePage", "Bus")),
+                           ("name", translate("HardwarePage", "Kernel name")),
+                           ("ids", translate("HardwarePage", "IDs")),
+                           ("modalias", translate("HardwarePage", "Modalias")),
+                           ("driver", translate("HardwarePage", "Driver")),
+                           ("interfaces", translate("HardwarePage", "Network interfaces"))):
             field = value_label(details)
             field.setObjectName(f"device_{key}")
             self._fields[key] = field
             form.addRow(label + ":", field)
-        self.candidateModel = RowsModel([_tr("Module"), _tr("State"), _tr("Description")], self)
+        self.candidateModel = RowsModel([translate("HardwarePage", "Module"),
+                                         translate("HardwarePage", "State"),
+                                         translate("HardwarePage", "Description")], self)
         self.candidateTable = QTableView(details)
         self.candidateTable.setObjectName("candidateTable")
         self.candidateTable.setModel(self.candidateModel)
@@ -350,13 +372,13 @@ class HardwarePage(QWidget):
         candidate_header.setStretchLastSection(True)
         self.candidateTable.setMaximumHeight(140)
 
-        self.enableDriverButton = QPushButton(_tr("Enable driver"), details)
+        self.enableDriverButton = QPushButton(translate("HardwarePage", "Enable driver"), details)
         self.enableDriverButton.setObjectName("enableDriverButton")
-        self.loadAtBootButton = QPushButton(_tr("Load at boot"), details)
+        self.loadAtBootButton = QPushButton(translate("HardwarePage", "Load at boot"), details)
         self.loadAtBootButton.setObjectName("loadAtBootButton")
-        self.unblacklistButton = QPushButton(_tr("Unblacklist"), details)
+        self.unblacklistButton = QPushButton(translate("HardwarePage", "Unblacklist"), details)
         self.unblacklistButton.setObjectName("unblacklistButton")
-        self.showModuleButton = QPushButton(_tr("Show module"), details)
+        self.showModuleButton = QPushButton(translate("HardwarePage", "Show module"), details)
         self.showModuleButton.setObjectName("showModuleButton")
         buttons = QHBoxLayout()
         for button in (self.enableDriverButton, self.loadAtBootButton,
@@ -377,7 +399,8 @@ class HardwarePage(QWidget):
         side = QVBoxLayout(details)
         side.addWidget(self.detailTitle)
         side.addLayout(form)
-        side.addWidget(QLabel(_tr("Modules that can drive this device:"), details))
+        side.addWidget(QLabel(
+            translate("HardwarePage", "Modules that can drive this device:"), details))
         side.addWidget(self.candidateTable)
         side.addLayout(buttons)
         side.addWidget(self.statusLabel)
@@ -431,7 +454,8 @@ class HardwarePage(QWidget):
 
     def _on_scan_failed(self, error: BaseException) -> None:
         self._scan_done()
-        self._set_status(_tr("Could not read the devices: {error}").format(error=error))
+        self._set_status(translate("HardwarePage", "Could not read the devices: {error}").format(
+            error=error))
 
     def _on_scanned(self, result: object) -> None:
         self._scan_done()
@@ -446,7 +470,7 @@ class HardwarePage(QWidget):
         current = self.busFilter.currentData() or ""
         self.busFilter.blockSignals(True)
         self.busFilter.clear()
-        self.busFilter.addItem(_tr("All buses"), "")
+        self.busFilter.addItem(translate("HardwarePage", "All buses"), "")
         for bus in sorted({d.bus for d in devices}):
             self.busFilter.addItem(bus, bus)
         self.busFilter.setCurrentIndex(max(0, self.busFilter.findData(current)))
@@ -498,7 +522,8 @@ class HardwarePage(QWidget):
         if not same:
             self._set_status("")
         self._selected = device
-        self.detailTitle.setText(device.description if device else _tr("No device selected"))
+        self.detailTitle.setText(device.description if device
+                                 else translate("HardwarePage", "No device selected"))
         values = {
             "kind": device.kind or "" if device else "",
             "bus": device.bus if device else "",
@@ -553,7 +578,8 @@ class HardwarePage(QWidget):
         module = candidate.module if candidate else (device.driver_module if device else None)
         self.showModuleButton.setEnabled(bool(module))
         if not writable and self._operations is None:
-            self.enableDriverButton.setToolTip(_tr("Changing the system needs the helper."))
+            self.enableDriverButton.setToolTip(
+                translate("HardwarePage", "Changing the system needs the helper."))
 
     def _set_status(self, text: str, kernel_log: Sequence[str] = ()) -> None:
         self.statusLabel.setText(text)
@@ -579,7 +605,8 @@ class HardwarePage(QWidget):
         device, candidate = self._selected, self.selected_candidate()
         if device is None or candidate is None or self._operations is None:
             return
-        self._set_status(_tr("Loading {module}…").format(module=candidate.module))
+        self._set_status(
+            translate("HardwarePage", "Loading {module}…").format(module=candidate.module))
         operation = self._operations.load(candidate.module)
         self._start(operation, lambda op: self._after_load(op, device, candidate.module))
 
@@ -589,7 +616,8 @@ class HardwarePage(QWidget):
             return
         operation = self._operations.set_load_at_boot(candidate.module, True)
         self._start(operation, lambda op: self._report(
-            op, _tr("{module} will be loaded at every boot.").format(module=candidate.module)))
+            op, translate("HardwarePage", "{module} will be loaded at every boot.").format(
+                module=candidate.module)))
 
     def unblacklist(self) -> None:
         candidate = self.selected_candidate()
@@ -597,7 +625,8 @@ class HardwarePage(QWidget):
             return
         operation = self._operations.set_blacklist(candidate.module, "none")
         self._start(operation, lambda op: self._report(
-            op, _tr("{module} is no longer blacklisted.").format(module=candidate.module),
+            op, translate("HardwarePage", "{module} is no longer blacklisted.").format(
+                module=candidate.module),
             rescan=True))
 
     def _on_operation_finished(self, operation: Any) -> None:
@@ -612,7 +641,8 @@ class HardwarePage(QWidget):
         if explanation is not None:
             return f"{explanation.title}\n{explanation.text}\n{explanation.next_step}".strip()
         error = getattr(operation, "error", None)
-        return error.message if error is not None else _tr("The operation failed.")
+        return (error.message if error is not None
+                else translate("HardwarePage", "The operation failed."))
 
     def _report(self, operation: Any, success: str, *, rescan: bool = False) -> None:
         if operation.state == "done":
@@ -631,8 +661,8 @@ class HardwarePage(QWidget):
             else:
                 self._set_status(self._failure_text(operation), operation.kernel_log)
             return
-        self._set_status(_tr("{module} is loaded; waiting for the device to bind…")
-                         .format(module=module), operation.kernel_log)
+        self._set_status(translate("HardwarePage", "{module} is loaded; waiting for the device "
+                                   "to bind…").format(module=module), operation.kernel_log)
         self._wait_for_bind(device, module, list(operation.kernel_log), BIND_WAIT_MS)
 
     def _wait_for_bind(self, device: Device, module: str, kernel_log: list[str],
@@ -645,12 +675,13 @@ class HardwarePage(QWidget):
             return
         if bound and now is not None:
             interfaces = network_interfaces(self._root, device.syspath)
-            text = _tr("The device is now driven by {driver}.").format(driver=driver_label(now))
+            text = translate("HardwarePage", "The device is now driven by {driver}.").format(
+                driver=driver_label(now))
             if interfaces:
-                text += " " + _tr("Network interface: {names}.").format(
+                text += " " + translate("HardwarePage", "Network interface: {names}.").format(
                     names=", ".join(interfaces))
         else:
-            text = _tr("{module} is loaded, but no driver took the device. "
+            text = translate("HardwarePage", "{module} is loaded, but no driver took the device. "
                        "The kernel's messages may say why.").format(module=module)
         self._set_status(text, kernel_log)
         self.driver_enabled.emit(now if now is not None else device, bound)

@@ -52,17 +52,17 @@ _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
 _RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ModuleModel", text)
+# Spelled out at each string (lupdate reads literal translate("Context", "text") calls).
+translate = QCoreApplication.translate
 
 
 def state_label(state: ModuleState) -> str:
     """The word shown for a state (translated)."""
     return {
-        ModuleState.LOADED: _tr("Loaded"),
-        ModuleState.BUILTIN: _tr("Built-in"),
-        ModuleState.AVAILABLE: _tr("Available"),
-        ModuleState.EXTERNAL: _tr("Loaded, not installed"),
+        ModuleState.LOADED: translate("ModuleModel", "Loaded"),
+        ModuleState.BUILTIN: translate("ModuleModel", "Built-in"),
+        ModuleState.AVAILABLE: translate("ModuleModel", "Available"),
+        ModuleState.EXTERNAL: translate("ModuleModel", "Loaded, not installed"),
     }[state]
 
 
@@ -72,6 +72,20 @@ def used_by_text(record: ModuleRecord) -> str:
         return ""
     holders = ", ".join(record.holders)
     return f"{record.refcount}  {holders}" if holders else str(record.refcount)
+
+
+def used_by_tooltip(record: ModuleRecord) -> str:
+    """The whole "Used by" cell in words, one holder a line (the cell may be cut off)."""
+    if not record.loaded or record.refcount is None:
+        return ""
+    if not record.refcount:
+        return translate("ModuleModel", "Not in use")
+    count = translate("ModuleModel", "Reference count: %1").replace("%1", str(record.refcount))
+    if not record.holders:
+        return "\n".join([count, translate("ModuleModel", "Held by programs or the kernel, "
+                                            "not by other modules.")])
+    return "\n".join([translate("ModuleModel", "Used by these modules:"),
+                      *(f"  {holder}" for holder in record.holders), count])
 
 
 def shown_size(record: ModuleRecord) -> int | None:
@@ -109,8 +123,9 @@ class ModuleTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
         if 0 <= section < len(Column):
-            return (_tr("Name"), _tr("State"), _tr("Size"), _tr("Used by"),
-                    _tr("Description"))[section]
+            return (translate("ModuleModel", "Name"), translate("ModuleModel", "State"),
+                    translate("ModuleModel", "Size"), translate("ModuleModel", "Used by"),
+                    translate("ModuleModel", "Description"))[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -136,6 +151,8 @@ class ModuleTableModel(QAbstractTableModel):
             record = self._records[row]
             if index.column() == Column.STATE and record.name in self._busy:
                 return self._busy[record.name]
+            if index.column() == Column.USED_BY:
+                return used_by_tooltip(record) or None
             return record.description or None
         return None
 
@@ -285,12 +302,12 @@ STATE_FILTERS = ("all", "loaded", "builtin", "available", "configured", "blackli
 
 def state_filter_label(key: str) -> str:
     return {
-        "all": _tr("All modules"),
-        "loaded": _tr("Loaded"),
-        "builtin": _tr("Built-in"),
-        "available": _tr("Available"),
-        "configured": _tr("Configured"),
-        "blacklisted": _tr("Blacklisted"),
+        "all": translate("ModuleModel", "All modules"),
+        "loaded": translate("ModuleModel", "Loaded"),
+        "builtin": translate("ModuleModel", "Built-in"),
+        "available": translate("ModuleModel", "Available"),
+        "configured": translate("ModuleModel", "Configured"),
+        "blacklisted": translate("ModuleModel", "Blacklisted"),
     }[key]
 
 

@@ -131,12 +131,12 @@ class ModulesPage(QWidget):
         header.setHighlightSections(False)
         width = self.table.fontMetrics().horizontalAdvance("M")
         for column, chars in ((Column.NAME, 16), (Column.STATE, 9), (Column.SIZE, 8),
-                              (Column.USED_BY, 10)):
+                              (Column.USED_BY, 14)):
             header.resizeSection(column, width * chars)
 
         self.details = DetailsPane(self.services.root, self.model.record,
                                    self.services.devices)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("modulesSplitter")
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)

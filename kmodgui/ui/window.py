@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QSize, QTimer, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -91,6 +91,13 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def window_settings() -> QSettings:
+    """Where the window keeps its size and splitter: ``$XDG_CONFIG_HOME/kmodgui/window.conf``,
+    looked up at each use (Qt's default location is fixed once per process)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return QSettings(os.path.join(base, "kmodgui", "window.conf"), QSettings.Format.IniFormat)
 
 
 def _cache_is_warm(root: Root) -> bool:
@@ -220,6 +227,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.resize(1000, 680)
+        self._restore_layout()
 
         # Ctrl+Q spelled out too: some platform themes bind no key to StandardKey.Quit.
         # (Two shortcuts on one key would be ambiguous and do nothing: add it only if missing.)
@@ -496,12 +504,31 @@ class MainWindow(QMainWindow):
             self.planner.invalidate()
             self.load_full_catalog()
 
+    # -- remembered layout ------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        settings = window_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        splitter = settings.value("window/modulesSplitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.modules_page.splitter.restoreState(splitter)
+
+    def save_layout(self) -> None:
+        """Remember the size and the list/details split for the next start."""
+        settings = window_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/modulesSplitter", self.modules_page.splitter.saveState())
+        settings.sync()
+
     # -- life -------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop watchers and wait for workers, so nothing outlives the application."""
         if self._closing:
             return
         self._closing = True
+        if self.isVisible():   # closed by the user, or the session ending (SIGTERM)
+            self.save_layout()
         if self.watcher is not None:
             self.watcher.stop()
         self.operations.wait_for_background()

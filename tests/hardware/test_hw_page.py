@@ -294,3 +294,17 @@ def test_window_rereads_devices_when_modules_change(qtbot: Any, pc: Root) -> Non
     nic = next(d for d in page.model.devices() if d.syspath == NIC)
     assert nic.driver == "e1000" and nic.candidates[0].state == CandidateState.LOADED
     window.operations.wait_for_background()
+
+
+def test_no_driver_highlight_follows_the_palette() -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    for base, text in (("#ffffff", "#000000"), ("#1f2023", "#e6e6e6")):
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.Base, QColor(base))
+        palette.setColor(QPalette.ColorRole.Text, QColor(text))
+        tint = hardware_page.warning_background(palette)
+        # a warm tint (red above blue), close to the base's lightness, text still readable
+        assert tint.red() > tint.blue()
+        assert abs(tint.lightness() - QColor(base).lightness()) < 90
+        assert abs(tint.lightness() - QColor(text).lightness()) > 110

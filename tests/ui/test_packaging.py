@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -68,6 +69,48 @@ def test_every_user_visible_string_is_translatable() -> None:
             if setters.search(line):
                 offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def _translate_calls() -> list[tuple[str, int, ast.Call]]:
+    calls = []
+    for path in sorted((REPO / "kmodgui" / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("tr", "translate"):
+                    calls.append((path.name, node.lineno, node))
+    return calls
+
+
+def _literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def test_translated_strings_are_literals_lupdate_finds(tmp_path: Path) -> None:
+    """lupdate extracts only literal texts: a variable (a header from a tuple, a helper
+    wrapping translate) would ship untranslatable. Every call has literal arguments, and
+    Qt's own lupdate finds every one of them."""
+    calls = _translate_calls()
+    texts = set()
+    offenders = []
+    for name, line, call in calls:
+        is_tr = isinstance(call.func, ast.Attribute) and call.func.attr == "tr"
+        literal_args = call.args[:1] if is_tr else call.args[:2]  # (context, text)
+        if not literal_args or not all(_literal(a) for a in literal_args):
+            offenders.append(f"{name}:{line}")
+        else:
+            texts.add(literal_args[-1].value)  # type: ignore[attr-defined]
+    assert offenders == []
+    assert len(texts) > 200
+    lupdate = Path(sys.executable).with_name("pyside6-lupdate")
+    ts = tmp_path / "kmodgui.ts"
+    sources = [str(p) for p in sorted((REPO / "kmodgui" / "ui").rglob("*.py"))]
+    result = subprocess.run([str(lupdate), *sources, "-ts", str(ts)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = {m.findtext("source") for m in ET.parse(ts).iter("message")}  # noqa: S314
+    assert texts - found == set()
 
 
 def test_screenshot_script_under_xvfb(live_root: Root, tmp_path: Path,

@@ -359,3 +359,61 @@ def test_fresh_index_is_not_stale(window: Any, qtbot: Any) -> None:
     assert window.operations.wait_for_background()
     qtbot.wait(50)  # deliver the age check's queued result
     assert not window.modules_page.stale_notice.isVisible()
+
+
+def test_used_by_cell_has_the_whole_list_as_tooltip(window: Any) -> None:
+    model = window.model
+    row = model.row_of("jbd2")
+    cell = model.index(row, Column.USED_BY)
+    assert cell.data() == "1  ext4"
+    tip = cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines() == ["Used by these modules:", "  ext4", "Reference count: 1"]
+    unused = model.index(model.row_of("psmouse"), Column.USED_BY)
+    assert unused.data(Qt.ItemDataRole.ToolTipRole) == "Not in use"
+    available = model.index(model.row_of("floppy"), Column.USED_BY)
+    assert available.data(Qt.ItemDataRole.ToolTipRole) is None
+    header = window.modules_page.table.horizontalHeader()
+    em = window.modules_page.table.fontMetrics().horizontalAdvance("M")
+    assert header.sectionSize(Column.USED_BY) >= 12 * em
+
+
+def test_details_are_built_after_the_first_paint(qtbot: Any, live_root: Root,
+                                                 shared_cache: Any,
+                                                 monkeypatch: Any) -> None:
+    from kmodgui.ui.window import MainWindow
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
+    win = MainWindow(live_root, None, watch=False, full_catalog=False)
+    qtbot.addWidget(win)
+    details = win.modules_page.details
+    assert not details.built and details.count() == 5   # titles at once, tabs later
+    assert details.tabText(1) == "Parameters"
+    win.show()
+    qtbot.waitUntil(lambda: details.built, timeout=5000)
+    assert details.widget(0) is details.overview
+    assert win.modules_page.select_module("psmouse")
+    assert details.overview.values["name"].text() == "psmouse"
+    assert details.tabText(1).startswith("Parameters (")
+    win.close()
+
+
+def test_window_remembers_its_size_and_split(qtbot: Any, live_root: Root) -> None:
+    from kmodgui.ui.window import MainWindow
+
+    first = MainWindow(live_root, None, watch=False, full_catalog=False)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(760, 560)  # within the offscreen screen (800x800)
+    splitter = first.modules_page.splitter
+    total = sum(splitter.sizes())
+    splitter.setSizes([total - 150, 150])
+    qtbot.waitUntil(lambda: first.size().width() == 760)
+    wanted = splitter.sizes()
+    first.close()
+
+    second = MainWindow(live_root, None, watch=False, full_catalog=False)
+    qtbot.addWidget(second)
+    second.show()
+    assert (second.width(), second.height()) == (760, 560)
+    assert second.modules_page.splitter.sizes() == wanted
+    second.close()

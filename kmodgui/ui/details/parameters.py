@@ -37,6 +37,7 @@ from kmodgui.ui.widgets import plain_table
 
 Index = QModelIndex | QPersistentModelIndex
 PARAMETER_ROLE = Qt.ItemDataRole.UserRole + 1
+PARAM_COLUMNS = 5  # name, type, value, configured, description
 
 # parmtype -> (minimum, maximum) for integer types the kernel parses.
 INT_RANGES = {
@@ -91,7 +92,6 @@ class ParameterModel(QAbstractTableModel):
     """
 
     edit_requested = Signal(str, str, str)
-    HEADERS = ("Name", "Type", "Value", "Configured", "Description")
     VALUE = 2
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -129,13 +129,17 @@ class ParameterModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._params)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return 0 if parent.isValid() else PARAM_COLUMNS
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return QCoreApplication.translate("ParameterModel", self.HEADERS[section])
+                and 0 <= section < PARAM_COLUMNS):
+            return (QCoreApplication.translate("ParameterModel", "Name"),
+                    QCoreApplication.translate("ParameterModel", "Type"),
+                    QCoreApplication.translate("ParameterModel", "Value"),
+                    QCoreApplication.translate("ParameterModel", "Configured"),
+                    QCoreApplication.translate("ParameterModel", "Description"))[section]
         return None
 
     def is_editable(self, param: Parameter) -> bool:
@@ -171,17 +175,16 @@ class ParameterModel(QAbstractTableModel):
         return None
 
     def _display(self, param: Parameter, column: int) -> str:
-        tr = QCoreApplication.translate
         if column == 0:
             return param.name
         if column == 1:
             return param.type or ""
         if column == self.VALUE:
             if param.name in self._pending:
-                return tr("ParameterModel", "%1 (applying…)").replace(
+                return QCoreApplication.translate("ParameterModel", "%1 (applying…)").replace(
                     "%1", self._pending[param.name])
             if param.hidden:
-                return tr("ParameterModel", "(readable by root only)")
+                return QCoreApplication.translate("ParameterModel", "(readable by root only)")
             if param.value is None:
                 return ""
             return param.value
