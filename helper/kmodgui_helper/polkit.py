@@ -43,13 +43,13 @@ class Decision(enum.Enum):
 
 
 async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
-                interactive: bool) -> Decision:
+                interactive: bool, cancellation_id: str = "") -> Decision:
     """``CheckAuthorization`` for ``sender``; anything unexpected is ``DENIED``."""
     message = Message(
         destination=AUTHORITY[0], path=AUTHORITY[1], interface=AUTHORITY[2],
         member="CheckAuthorization", signature="(sa{sv})sa{ss}us",
         body=[["system-bus-name", {"name": Variant("s", sender)}], action, dict(details),
-              ALLOW_USER_INTERACTION if interactive else 0, ""])
+              ALLOW_USER_INTERACTION if interactive else 0, cancellation_id])
     try:
         reply = await asyncio.wait_for(
             bus.call(message), INTERACTIVE_TIMEOUT if interactive else quick_timeout())
@@ -74,3 +74,14 @@ async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
     if isinstance(details_out, dict) and details_out.get("polkit.dismissed") == "true":
         return Decision.DISMISSED
     return Decision.DENIED
+
+
+async def cancel(bus: Any, cancellation_id: str) -> None:
+    """Withdraw a pending check (its password dialog closes); best effort."""
+    message = Message(
+        destination=AUTHORITY[0], path=AUTHORITY[1], interface=AUTHORITY[2],
+        member="CancelCheckAuthorization", signature="s", body=[cancellation_id])
+    try:
+        await asyncio.wait_for(bus.call(message), quick_timeout())
+    except Exception as exc:
+        log.info("could not cancel polkit check %s: %r", cancellation_id, exc)

@@ -23,6 +23,8 @@ from kmodgui_helper.errors import HelperError
 
 log = logging.getLogger("kmodgui-helper")
 
+BUS_DAEMON = "org.freedesktop.DBus"
+BUS_PATH = "/org/freedesktop/DBus"
 INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 PROPERTIES = "org.freedesktop.DBus.Properties"
@@ -86,6 +88,8 @@ class Service:
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_activity = asyncio.get_running_loop().time()
         self.stopping = False
+        self.watched: dict[str, asyncio.Event] = {}  # callers whose departure we await
+        self.checks = 0
 
     # --- replies ---------------------------------------------------------------------
     def _send(self, call: Any, reply: Any) -> None:
@@ -104,6 +108,14 @@ class Service:
     def _return(self, call: Any, signature: str, body: list[Any]) -> Any:
         return Message.new_method_return(call, signature, body)
 
+    def _note_departure(self, msg: Any) -> None:
+        """The bus's NameOwnerChanged (only the bus can send as its own name): a caller left."""
+        if (msg.message_type == MessageType.SIGNAL and msg.sender == BUS_DAEMON
+                and msg.path == BUS_PATH and msg.interface == BUS_DAEMON
+                and msg.member == "NameOwnerChanged" and msg.signature == "sss"
+                and not msg.body[2] and msg.body[0] in self.watched):
+            self.watched[msg.body[0]].set()
+
     # --- dispatch --------------------------------------------------------------------
     def handle(self, msg: Any) -> bool:
         """The bus's message handler: every method call is answered here, by us.
@@ -114,6 +126,7 @@ class Service:
         fds = list(msg.unix_fds or [])
         if msg.message_type != MessageType.METHOD_CALL:
             close_fds(fds)
+            self._note_departure(msg)
             return False
         self.last_activity = asyncio.get_running_loop().time()
         try:
@@ -215,12 +228,42 @@ class Service:
     def _pack(values: dict[str, Any]) -> dict[str, Any]:
         return {key: _variant(value) for key, value in values.items()}
 
+    async def _bus_daemon(self, member: str, argument: str) -> Any:
+        return await self.bus.call(Message(
+            destination=BUS_DAEMON, path=BUS_PATH, interface=BUS_DAEMON, member=member,
+            signature="s", body=[argument]))
+
+    async def _authorise(self, sender: str, request: api.Request, interactive: bool,
+                         gone: asyncio.Event) -> tuple[polkit.Decision, str] | None:
+        """Ask polkit for every action the request names, in order; the first refusal ends it.
+
+        None when the caller left meanwhile: the check is cancelled at once, so a caller
+        that goes away does not hold the one-at-a-time slot until polkit answers.
+        """
+        decision, action = polkit.Decision.DENIED, ""
+        for action in request.actions:
+            self.checks += 1
+            cancellation_id = f"kmodgui-helper-{os.getpid()}-{self.checks}"
+            check = asyncio.ensure_future(polkit.check(
+                self.bus, sender, action, request.details, interactive, cancellation_id))
+            departure = asyncio.ensure_future(gone.wait())
+            await asyncio.wait({check, departure}, return_when=asyncio.FIRST_COMPLETED)
+            departure.cancel()
+            if not check.done():
+                check.cancel()
+                # in the background: polkitd may answer the cancel only when it is done
+                task = asyncio.ensure_future(polkit.cancel(self.bus, cancellation_id))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+                return None
+            decision = check.result()
+            if decision is not polkit.Decision.AUTHORIZED:
+                break
+        return decision, action
+
     async def _caller_uid(self, sender: str) -> int | None:
         """The caller's uid from the bus, or None when it has gone away."""
-        reply = await self.bus.call(Message(
-            destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-            interface="org.freedesktop.DBus", member="GetConnectionUnixUser",
-            signature="s", body=[sender]))
+        reply = await self._bus_daemon("GetConnectionUnixUser", sender)
         if reply is None or reply.message_type != MessageType.METHOD_RETURN:
             return None
         return int(reply.body[0])
@@ -228,23 +271,28 @@ class Service:
     async def _serve(self, msg: Any, request: api.Request, fds: list[int]) -> None:
         sender = msg.sender
         interactive = bool(int(msg.flags) & ALLOW_INTERACTIVE)
+        match = ("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                 f"member='NameOwnerChanged',arg0='{sender}'")
+        gone = self.watched[sender or ""] = asyncio.Event()
         try:
+            if not sender:  # not on a bus: nobody to ask polkit about
+                self._send(msg, self._error(msg, errors.NOT_AUTHORIZED, "unknown caller"))
+                return
+            # watch for the caller leaving first, then look it up: no departure is missed
+            await self._bus_daemon("AddMatch", match)
             # who is asking, for the log (refusals too); a caller already gone is not served
-            uid = await self._caller_uid(sender) if sender else None
+            uid = await self._caller_uid(sender)
             if uid is None:
                 log.info("%s %s: the caller has gone away; not done", sender, request.summary)
                 return
             who = f"uid {uid} ({sender})"
-            # every action the request names must be granted, in order (force-unload is
-            # asked in addition to unload); the first refusal ends it
-            decision, action = polkit.Decision.DENIED, ""
-            for action in request.actions:
-                decision = polkit.Decision.DENIED
-                if sender:
-                    decision = await polkit.check(self.bus, sender, action, request.details,
-                                                  interactive)
-                if decision is not polkit.Decision.AUTHORIZED:
-                    break
+            # force-unload is asked in addition to unload
+            answer = await self._authorise(sender, request, interactive, gone)
+            if answer is None:
+                log.info("%s %s: the caller has gone away; not done (during authorisation)",
+                         who, request.summary)
+                return
+            decision, action = answer
             if decision is polkit.Decision.CHALLENGE:
                 log.info("%s %s: needs interactive authorisation", who, request.summary)
                 self._send(msg, self._error(
@@ -279,8 +327,12 @@ class Service:
                                         "internal error in the helper (see its log)"))
         finally:
             close_fds(fds)
+            self.watched.pop(sender or "", None)
             self.busy = False
             self.last_activity = asyncio.get_running_loop().time()
+            if sender:
+                with contextlib.suppress(Exception):
+                    await self._bus_daemon("RemoveMatch", match)
 
     # --- lifetime --------------------------------------------------------------------
     async def run_until_idle(self) -> None:

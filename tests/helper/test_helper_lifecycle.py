@@ -82,3 +82,16 @@ def test_started_by_hand_it_uses_the_bus_in_the_environment(bus: Any) -> None:
     assert "serving org.kmodgui.Helper1 on :" in env_done.stderr
     assert "idle for 1 s: exiting" in env_done.stderr
     assert time.monotonic() - started < 15
+
+
+def test_a_caller_gone_during_polkit_frees_the_slot_at_once(bus: Any) -> None:
+    """The helper stops waiting for polkit (and cancels the check) when the caller leaves."""
+    bus.ensure_helper()
+    bus.call({**boot(SLOW), "disconnect": True, "interactive": True})  # polkit takes 2 s
+    time.sleep(0.3)
+    target = bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_next.conf"
+    reply = bus.call_root(boot("kmodgui_next"))[0]
+    assert reply["type"] == "return", reply  # not Busy
+    assert target.exists()
+    target.unlink()
+    assert not (bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf").exists()
