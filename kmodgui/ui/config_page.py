@@ -86,8 +86,9 @@ class ConfigPage(QWidget):
                               "them from the module's Configuration tab. Other files are "
                               "shown read-only."))
         note.setWordWrap(True)
-        buttons = QHBoxLayout()
-        buttons.addWidget(note, 1)
+        note.setObjectName("configNote")
+        buttons = QHBoxLayout()   # the note on its own line: no word broken beside a button
+        buttons.addStretch(1)
         buttons.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -95,6 +96,7 @@ class ConfigPage(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
+        layout.addWidget(note)
         layout.addLayout(buttons)
 
     def set_rows(self, rows: list[ConfigRow], base: str = "") -> None:

@@ -126,7 +126,7 @@ def enable_choice(device: Device) -> Candidate | None:
 
 
 WARNING_HUE = QColor(240, 165, 0)  # amber: a device waiting for a driver
-WARNING_MIX = 0.28                  # how much of it is blended into the base colour
+WARNING_MIX = 0.22                  # how much of it is blended into the base colour
 
 
 def warning_background(palette: QPalette) -> QColor:
@@ -326,13 +326,19 @@ class HardwarePage(QWidget):
         self.deviceTable.setWordWrap(False)
         self.deviceTable.verticalHeader().setDefaultSectionSize(
             self.fontMetrics().height() + 8)
+        self.deviceTable.setAlternatingRowColors(True)
+        self.deviceTable.setShowGrid(False)
         header = self.deviceTable.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setHighlightSections(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # The device's name matters most: it takes the room left; the rest in text widths.
         header.setSectionResizeMode(Column.DEVICE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(Column.BUS, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(Column.DRIVER, 170)
-        header.resizeSection(Column.CANDIDATES, 170)
-        header.resizeSection(Column.NAME, 110)
+        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("M") * 3)
+        em = self.fontMetrics().horizontalAdvance("M")
+        for column, chars in ((Column.BUS, 7), (Column.DRIVER, 9), (Column.CANDIDATES, 12),
+                              (Column.NAME, 10)):
+            header.resizeSection(column, em * chars)
 
         details = QWidget(self)
         details.setObjectName("deviceDetails")
@@ -397,12 +403,26 @@ class HardwarePage(QWidget):
         self.kernelLog.hide()
 
         side = QVBoxLayout(details)
-        side.addWidget(self.detailTitle)
-        side.addLayout(form)
-        side.addWidget(QLabel(
+        self.detailHint = QLabel(translate(
+            "HardwarePage", "Select a device to see its driver and the modules that can "
+            "drive it."), details)
+        self.detailHint.setObjectName("deviceHint")
+        self.detailHint.setWordWrap(True)
+        self.detailHint.setEnabled(False)
+        # Shown only for a selected device (empty tables and disabled buttons are noise).
+        self.candidateBox = QWidget(details)
+        self.candidateBox.setObjectName("candidateBox")
+        box = QVBoxLayout(self.candidateBox)
+        box.setContentsMargins(0, 6, 0, 0)
+        box.addWidget(QLabel(
             translate("HardwarePage", "Modules that can drive this device:"), details))
-        side.addWidget(self.candidateTable)
-        side.addLayout(buttons)
+        box.addWidget(self.candidateTable)
+        box.addLayout(buttons)
+        self.candidateBox.hide()
+        side.addWidget(self.detailTitle)
+        side.addWidget(self.detailHint)
+        side.addLayout(form)
+        side.addWidget(self.candidateBox)
         side.addWidget(self.statusLabel)
         side.addWidget(self.kernelLog)
         side.addStretch(1)
@@ -410,9 +430,9 @@ class HardwarePage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.deviceTable)
         splitter.addWidget(details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 480])
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([2000, 1000])  # two thirds for the devices, in any window size
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -536,7 +556,10 @@ class HardwarePage(QWidget):
         }
         for key, text in values.items():
             self._fields[key].setText(text)
-            self._form.setRowVisible(self._fields[key], bool(text) or key in ("driver", "bus"))
+            self._form.setRowVisible(self._fields[key], device is not None and (
+                bool(text) or key in ("driver", "bus")))
+        self.detailHint.setVisible(device is None)
+        self.candidateBox.setVisible(device is not None)
         records = _records_of(self._catalog) or {}
         rows = [(c.module, candidate_label(c),
                  getattr(records.get(c.module), "description", "") or "")

@@ -48,8 +48,6 @@ _BY_NAME = operator.attrgetter("name")
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
-_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
-_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 # Spelled out at each string (lupdate reads literal translate("Context", "text") calls).
@@ -120,7 +118,7 @@ class ModuleTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal or role != _DISPLAY:
             return None
         if 0 <= section < len(Column):
             return (translate("ModuleModel", "Name"), translate("ModuleModel", "State"),
@@ -143,8 +141,6 @@ class ModuleTableModel(QAbstractTableModel):
             return self._records[row]
         if role == NAME_ROLE:
             return self._records[row].name
-        if role == _ALIGNMENT:
-            return _RIGHT if index.column() == Column.SIZE else None
         if role == SORT_ROLE:
             return self._sort_key(self._records[row], index.column())
         if role == _TOOLTIP:

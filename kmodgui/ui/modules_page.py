@@ -129,6 +129,7 @@ class ModulesPage(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         width = self.table.fontMetrics().horizontalAdvance("M")
         for column, chars in ((Column.NAME, 16), (Column.STATE, 9), (Column.SIZE, 8),
                               (Column.USED_BY, 14)):
@@ -140,8 +141,9 @@ class ModulesPage(QWidget):
         splitter.setObjectName("modulesSplitter")
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 1000])  # half each, in any window size (remembered after)
         splitter.setChildrenCollapsible(False)
 
         self.load_button = self._button("loadButton", self.tr("Load"),
@@ -281,7 +283,7 @@ class ModulesPage(QWidget):
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.scrollTo(index)
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         return True
 
     def show_progress(self, done: int, total: int, text: str = "") -> None:

@@ -8,9 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialogButtonBox,
     QFormLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QStyle,
     QTableView,
@@ -51,6 +53,21 @@ def theme_icon(widget: QWidget, names: tuple[str, ...],
     return widget.style().standardIcon(fallback)
 
 
+def match_button_icons(box: QDialogButtonBox, button: QPushButton,
+                       names: tuple[str, ...] = ("dialog-ok", "dialog-ok-apply")) -> None:
+    """Where the style puts icons on dialog buttons (Cancel gets one), give our own
+    accept button one too, so the row of buttons looks alike."""
+    if box.style().styleHint(QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons):
+        button.setIcon(theme_icon(button, names, QStyle.StandardPixmap.SP_DialogOkButton))
+
+
+def list_height(view: QAbstractItemView, rows: int) -> int:
+    """The height showing exactly ``rows`` rows of ``view`` (no row cut in half)."""
+    row = view.sizeHintForRow(0) if view.model() and view.model().rowCount() else (
+        view.fontMetrics().height() + 4)
+    return row * max(rows, 1) + 2 * view.frameWidth()
+
+
 def plain_table(view: QTableView, name: str) -> QTableView:
     """A read-mostly table as settings panels show them: row selection, compact rows."""
     view.setObjectName(name)
@@ -65,6 +82,7 @@ def plain_table(view: QTableView, name: str) -> QTableView:
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return view
 
 

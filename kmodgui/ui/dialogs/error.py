@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.ui.explain import Explanation
+from kmodgui.ui.widgets import match_button_icons
 
 
 class ErrorDialog(QDialog):
@@ -59,6 +60,7 @@ class ErrorDialog(QDialog):
             self.action_button = buttons.addButton(labels[explanation.action],
                                                    QDialogButtonBox.ButtonRole.AcceptRole)
             self.action_button.setObjectName("errorActionButton")
+            match_button_icons(buttons, self.action_button)
             buttons.accepted.connect(self._take_action)
         layout.addWidget(buttons)
         self.setMinimumWidth(440)

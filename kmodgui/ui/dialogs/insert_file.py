@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.ui.file_preview import FilePreview
-from kmodgui.ui.widgets import aligned_form, value_label
+from kmodgui.ui.widgets import aligned_form, match_button_icons, value_label
 
 
 class InsertFileDialog(QDialog):
@@ -62,6 +62,7 @@ class InsertFileDialog(QDialog):
         self.load_button = buttons.addButton(self.tr("Load"),
                                              QDialogButtonBox.ButtonRole.AcceptRole)
         self.load_button.setObjectName("confirmInsertButton")
+        match_button_icons(buttons, self.load_button)
         self.load_button.setEnabled(not preview.error)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.dialogs.params_form import ParameterForm
 from kmodgui.ui.plan import PlanStep
+from kmodgui.ui.widgets import list_height, match_button_icons
 
 
 class LoadDialog(QDialog):
@@ -58,7 +59,8 @@ class LoadDialog(QDialog):
                                                ).replace("%1", step.name))
             else:
                 self.plan_list.addItem(step.name)
-        self.plan_list.setMaximumHeight(140)
+        self.plan_list.setFixedHeight(list_height(self.plan_list,
+                                                  min(self.plan_list.count(), 5)))
         layout.addWidget(self.plan_list)
         self.form: ParameterForm | None = None
         if with_parameters:
@@ -79,6 +81,7 @@ class LoadDialog(QDialog):
                                              QDialogButtonBox.ButtonRole.AcceptRole)
         self.load_button.setObjectName("confirmLoadButton")
         self.load_button.setDefault(True)
+        match_button_icons(buttons, self.load_button)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.core.records import ModuleRecord
+from kmodgui.ui.widgets import list_height, match_button_icons
 
 
 class UnloadDialog(QDialog):
@@ -33,7 +34,7 @@ class UnloadDialog(QDialog):
             listing = QListWidget()
             listing.setObjectName("unloadHolders")
             listing.addItems(holders)
-            listing.setMaximumHeight(120)
+            listing.setFixedHeight(list_height(listing, min(len(holders), 5)))
             layout.addWidget(listing)
             self.holders_first = QCheckBox(self.tr("Unload those first"))
             self.holders_first.setObjectName("unloadHoldersFirst")
@@ -64,6 +65,7 @@ class UnloadDialog(QDialog):
         self.unload_button = buttons.addButton(self.tr("Unload"),
                                                QDialogButtonBox.ButtonRole.AcceptRole)
         self.unload_button.setObjectName("confirmUnloadButton")
+        match_button_icons(buttons, self.unload_button)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
