@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -361,6 +362,10 @@ class HardwarePage(QWidget):
                            ("interfaces", translate("HardwarePage", "Network interfaces"))):
             field = value_label(details)
             field.setObjectName(f"device_{key}")
+            # A modalias is one long word: it must not push the device list aside (it is
+            # cut at the edge instead, and shown whole as the tooltip).
+            field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            field.setMinimumWidth(1)   # not the longest word's width
             self._fields[key] = field
             form.addRow(label + ":", field)
         self.candidateModel = RowsModel([translate("HardwarePage", "Module"),
@@ -556,6 +561,7 @@ class HardwarePage(QWidget):
         }
         for key, text in values.items():
             self._fields[key].setText(text)
+            self._fields[key].setToolTip(text)
             self._form.setRowVisible(self._fields[key], device is not None and (
                 bool(text) or key in ("driver", "bus")))
         self.detailHint.setVisible(device is None)
