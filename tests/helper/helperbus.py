@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket as socket_module
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,18 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _accepts(path: Path) -> bool:
+    """True once the daemon listens: a socket file exists right after bind(), before listen()."""
+    probe = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 def _helper_exec(library: str, bus: HelperBus, extra: dict[str, str] | None = None) -> str:
     env = [*(f"{k}={v}" for k, v in (extra or {}).items()),
            f"DBUS_SYSTEM_BUS_ADDRESS={bus.address}", f"KMODGUI_HELPER_ROOT={bus.root}",
@@ -231,7 +244,7 @@ def private_bus(library: str, *, polkit: bool = True, helper: bool = True,
                                "--nopidfile"], stdout=log, stderr=subprocess.STDOUT)
     bus.processes.append(daemon)
     try:
-        _wait_for(socket.exists, 10, "dbus-daemon")
+        _wait_for(lambda: _accepts(socket), 10, "dbus-daemon")
         if polkit:
             _start_polkitd(bus, log)
         yield bus
