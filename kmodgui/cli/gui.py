@@ -34,9 +34,13 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.FAILURE
     root = root_from_args(args)
     if not root.modules_dir.is_dir() and not root.proc_modules.exists():
-        print(f"kmodgui: no modules for kernel {root.release} under {root.base}",
-              file=sys.stderr)
-        return ExitCode.FAILURE
+        message = f"no modules for kernel {root.release} under {root.base}"
+        if args.basedir or args.release:  # asked for a tree that is not there: say so
+            print(f"kmodgui: {message}", file=sys.stderr)
+            return ExitCode.FAILURE
+        # The running system itself: a kernel without module support is still a
+        # system to look at (built-in modules, configuration); open an empty list.
+        print(f"kmodgui: {message}; the window will show an empty list", file=sys.stderr)
     from kmodgui.ui.app import application
     from kmodgui.ui.app import run as run_window
     from kmodgui.ui.helper_link import connect_helper
