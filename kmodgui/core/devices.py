@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kmodgui.core.errors import KmodguiError
+from kmodgui.core.globmatch import fnmatch
 from kmodgui.core.hwids import HardwareNames, IdDatabase
-from kmodgui.core.names import normalize_module_name
+from kmodgui.core.names import InvalidAlias, normalize_alias, normalize_module_name
 from kmodgui.core.paths import Root
 from kmodgui.core.records import Source
 
@@ -440,7 +441,41 @@ def scan(root: Root, finder: Finder | None = None,
     return devices
 
 
-def devices_for_module(devices: Iterable[Device], module: str) -> list[Device]:
-    """The devices a module drives or could drive (for the module's detail pane)."""
+def _patterns(aliases: Iterable[str]) -> list[str]:
+    """Aliases as depmod writes them to the index (kmod's normalisation); bad ones dropped."""
+    patterns = []
+    for alias in aliases:
+        try:
+            patterns.append(normalize_alias(alias))
+        except InvalidAlias:
+            continue          # depmod skips such an alias too: it can never match
+    return patterns
+
+
+def _alias_matches(patterns: Sequence[str], modalias: str) -> bool:
+    """Does one pattern match the modalias, normalised as ``modprobe -R`` does first?"""
+    if not patterns:
+        return False
+    try:
+        key = normalize_alias(modalias)
+    except InvalidAlias:
+        return False          # kmod fails such a lookup (EINVAL): nothing matches
+    return any(fnmatch(pattern, key) for pattern in patterns)
+
+
+def devices_for_module(devices: Iterable[Device], module: str,
+                       aliases: Iterable[str] = ()) -> list[Device]:
+    """The devices a module drives or could drive (for the module's detail pane).
+
+    A device belongs when the module provides its bound driver, when the
+    module is one of its candidates (filled by :func:`add_candidates`), or
+    when one of ``aliases`` (the module's own, from its file) matches its
+    modalias, the way ``modprobe -R`` matches the index. The last lets a
+    caller that read devices without a lookup (the module list's Aliases
+    tab) use the same rule.
+    """
+    name = normalize_module_name(module)
+    patterns = _patterns(aliases)
     return [d for d in devices
-            if d.driver_module == module or module in d.candidate_names()]
+            if d.driver_module == name or name in d.candidate_names()
+            or _alias_matches(patterns, d.modalias)]

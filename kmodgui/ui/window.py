@@ -12,6 +12,7 @@ import contextlib
 import gc
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,10 +42,13 @@ from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
 if TYPE_CHECKING:  # imported when first needed (a quicker start)
+    from kmodgui.core.devices import Device
     from kmodgui.ui.config_page import ConfigPage
     from kmodgui.ui.dialogs.insert_file import InsertFileDialog
     from kmodgui.ui.file_preview import FilePreview
     from kmodgui.ui.live import LiveWatcher
+
+_log = logging.getLogger(__name__)
 
 FIRST_PAINT_MS = 150
 # Operations after which the configuration (not only live state) must be read again.
@@ -169,7 +173,8 @@ class MainWindow(QMainWindow):
             else:
                 self.start_kind = "cold"
                 self.catalog = catalog_module.quick_catalog(root)
-            self._devices: list[Any] | None = None
+            self._devices: list[Device] | None = None
+            self._devices_error: OSError | KmodguiError | None = None
 
             self.planner = Planner(root, self.model.record)
             services = PageServices(root=root, operations=self.operations,
@@ -442,21 +447,24 @@ class MainWindow(QMainWindow):
 
     # -- devices (for the Aliases tab) -----------------------------------------------------
     def _device_rows(self, record: ModuleRecord) -> Sequence[tuple[str, str, str]]:
+        """Devices present that the module drives or its aliases match (Aliases tab).
+
+        Devices are read once; a failure to read them is logged and raised again
+        on every call, so the tab shows the reason instead of an empty list.
+        """
+        from kmodgui.core.devices import devices_for_module, read_devices
+
+        if self._devices_error is not None:
+            raise self._devices_error
         if self._devices is None:
             try:
-                from kmodgui.core.devices import read_devices
-
                 self._devices = read_devices(self.root)
-            except Exception:
-                self._devices = []
-        from kmodgui.core.globmatch import fnmatch
-
-        rows: list[tuple[str, str, str]] = []
-        for device in self._devices:
-            bound = getattr(device, "driver_module", None) == record.name
-            if bound or any(fnmatch(alias, device.modalias) for alias in record.aliases):
-                rows.append((device.name, device.modalias, device.driver or ""))
-        return rows
+            except (OSError, KmodguiError) as exc:
+                _log.warning("cannot read the devices under %s: %s", self.root.sys_bus, exc)
+                self._devices_error = exc
+                raise
+        return [(d.name, d.modalias, d.driver or "")
+                for d in devices_for_module(self._devices, record.name, record.aliases)]
 
     # -- insert from file -------------------------------------------------------------------
     def preview_and_insert(self, path: str) -> None:

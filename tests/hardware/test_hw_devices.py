@@ -224,3 +224,25 @@ def test_odd_modaliases_resolve_quietly(kernel_root: Root, alias: str, tmp_path:
     if alias:
         assert devices[0].candidate_names() == list(
             dict.fromkeys(modprobe_resolve(Root(tmp_path, kernel_root.release))(alias)))
+
+
+def test_module_aliases_match_as_modprobe_resolves(kernel_root: Root) -> None:
+    """A module's own aliases (as modinfo prints them, ``-`` and all) pick the same devices
+    ``modprobe -R`` resolves to it: both sides normalised as kmod does."""
+    aliases = subprocess.run(
+        ["modinfo", "-b", str(kernel_root.base), "-k", kernel_root.release, "-F", "alias",
+         "gpio-keys"], capture_output=True, text=True, check=True).stdout.split()
+    assert "platform:gpio-keys" in aliases          # the raw alias has a dash
+    modaliases = ["platform:gpio_keys", "platform:gpio-keys", "of:NkeysT(null)Cgpio_keys",
+                  "platform:gpio_keys_polled", "platform:gpio[keys", "pci:v00008086d0000100E"]
+    devices = [Device(syspath=f"devices/d{i}", name=f"d{i}", bus="platform", modalias=m)
+               for i, m in enumerate(modaliases)]
+    devices.append(Device(syspath="devices/bound", name="bound", bus="platform",
+                          modalias="platform:other", driver="gpio-keys",
+                          driver_module="gpio_keys"))
+    resolve = modprobe_resolve(kernel_root)
+    expected = [d.name for d in devices
+                if "gpio_keys" in resolve(d.modalias) or d.driver_module == "gpio_keys"]
+    shown = [d.name for d in devices_for_module(devices, "gpio-keys", aliases)]
+    assert shown == expected == ["d0", "d1", "d2", "bound"]
+    assert devices_for_module(devices, "gpio_keys") == devices[-1:]   # no aliases: bound only

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.core.errors import KmodguiError
 from kmodgui.core.records import ModuleRecord
 from kmodgui.ui.rows_model import RowsModel
 from kmodgui.ui.widgets import plain_table
@@ -47,14 +48,20 @@ class AliasesTab(QWidget):
     def show_record(self, record: ModuleRecord | None) -> None:
         self.aliases.set_rows([(a,) for a in record.aliases] if record else [])
         rows: Sequence[tuple[str, str, str]] = []
+        failure = ""
         if record is not None and self._devices is not None:
             try:
                 rows = self._devices(record)
-            except OSError:
-                rows = []
+            except OSError as exc:
+                failure = exc.strerror or str(exc)
+            except KmodguiError as exc:
+                failure = exc.message
         self.device_rows.set_rows(rows)
         if record is None:
             self.device_note.setText("")
+        elif failure:
+            self.device_note.setText(
+                self.tr("The devices could not be read: %1").replace("%1", failure))
         elif self._devices is None:
             self.device_note.setText(self.tr("Device matching is not available."))
         elif not rows:
