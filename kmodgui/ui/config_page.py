@@ -33,6 +33,9 @@ class ConfigRow:
     kind: str
     value: str
     source: Source
+    # The earlier line that makes this one ineffective: kmod uses only the first
+    # softdep, install or remove line for a module (``ModprobeConfig.shadowed_by``).
+    shadowed_by: Source | None = None
 
     @property
     def ours(self) -> bool:
@@ -103,11 +106,19 @@ class ConfigPage(QWidget):
         """Show ``rows``; file names are shown relative to the inspected root ``base``."""
         rows = sorted(rows, key=lambda r: (r.module, r.source.file, r.source.line))
         self.model.set_rows(
-            [(r.module, r.kind, r.value,
+            [(r.module, r.kind, self._value_text(r, base),
               self.tr("yes (kmodgui)") if r.ours else self.tr("no"),
               f"{shown_path(base, r.source.file)}:{r.source.line}") for r in rows],
             rows)
         self.empty.setVisible(not rows)
+
+    def _value_text(self, row: ConfigRow, base: str) -> str:
+        """The value, and for a line kmod never uses, the line it uses instead."""
+        if row.shadowed_by is None:
+            return row.value
+        first = f"{shown_path(base, row.shadowed_by.file)}:{row.shadowed_by.line}"
+        text = self.tr("%1 (ignored: %2 comes first)").replace("%2", first)
+        return text.replace("%1", row.value)
 
     def selected(self) -> ConfigRow | None:
         rows = self.table.selectionModel().selectedRows()

@@ -433,8 +433,12 @@ class MainWindow(QMainWindow):
             from kmodgui.core.modprobe_config import ModprobeConfig
 
             config = ModprobeConfig.load(self.root)
-            rows += [ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source)
-                     for e in config.entries]
+            for e in config.entries:
+                # A softdep line without pre: or post: already says it is ignored.
+                empty = e.kind == "softdep" and not (e.pre or e.post)
+                shadow = None if empty else config.shadowed_by(e)
+                rows.append(ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source,
+                                      shadow.source if shadow is not None else None))
         except Exception:  # noqa: S110 - the page then shows what the records know
             pass
         known = {(r.module, r.source) for r in rows}

@@ -417,3 +417,32 @@ def test_window_remembers_its_size_and_split(qtbot: Any, live_root: Root) -> Non
     assert (second.width(), second.height()) == (760, 560)
     assert second.modules_page.splitter.sizes() == wanted
     second.close()
+
+
+def test_config_page_marks_lines_kmod_ignores(qtbot: Any, mutable_root: Root) -> None:
+    """Only the first install/remove/softdep line for a module counts; later ones say so,
+    exactly where ``kmodgui config`` (and kmod) find them ineffective."""
+    from kmodgui.core.modprobe_config import ModprobeConfig
+    from kmodgui.ui.widgets import shown_path
+    from kmodgui.ui.window import MainWindow
+
+    conf = mutable_root.path("/etc/modprobe.d")
+    (conf / "zz-local.conf").write_text("install floppy /bin/true\nremove floppy /bin/true\n"
+                                        "remove floppy /bin/false\n")
+    win = MainWindow(mutable_root, None, full_catalog=False, watch=False)
+    qtbot.addWidget(win)
+    win._update_config_page()
+    page = win.config_page
+    rows = {page.model.row(r)[4]: page.model.row(r) for r in range(page.model.rowCount())}
+    assert rows["/etc/modprobe.d/kmodgui-floppy.conf:1"][2] == "/bin/false"
+    assert rows["/etc/modprobe.d/zz-local.conf:1"][2] == (
+        "/bin/true (ignored: /etc/modprobe.d/kmodgui-floppy.conf:1 comes first)")
+    assert rows["/etc/modprobe.d/zz-local.conf:2"][2] == "/bin/true"
+    assert rows["/etc/modprobe.d/zz-local.conf:3"][2] == (
+        "/bin/false (ignored: /etc/modprobe.d/zz-local.conf:2 comes first)")
+    config = ModprobeConfig.load(mutable_root)
+    ignored = {f"{shown_path(mutable_root.base, e.source.file)}:{e.source.line}"
+               for e in config.entries if config.shadowed_by(e) is not None
+               and (e.kind != "softdep" or e.pre or e.post)}
+    assert ignored == {k for k, r in rows.items() if "comes first)" in r[2]}
+    win.close()
