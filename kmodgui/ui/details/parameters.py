@@ -84,6 +84,55 @@ def configured_values(record: ModuleRecord) -> dict[str, Configured]:
     return found
 
 
+def our_file_name(module: str) -> str:
+    """The modprobe.d file kmodgui writes a module's settings to (``kmodgui-<module>.conf``)."""
+    return f"kmodgui-{module}.conf"
+
+
+def _file_name(source: Source) -> str:
+    return source.file.rsplit("/", 1)[-1]
+
+
+def overriding(record: ModuleRecord, name: str, value: str) -> Configured | None:
+    """The later ``options`` line that would override ``name=value`` in our file, if any.
+
+    kmod reads modprobe.d files sorted by name across its directories and passes
+    every ``options`` line in that order; the kernel keeps the last value of a
+    parameter. So a line in a file sorting after ``kmodgui-<module>.conf`` (such
+    as Debian's ``/lib/modprobe.d/systemd.conf``) that sets the same parameter
+    to another value wins over ours.
+    """
+    ours = our_file_name(record.name)
+    last: Configured | None = None
+    for setting in record.settings_of("options"):
+        if _file_name(setting.source) <= ours:
+            continue
+        for word in split_options(setting.value):
+            key, sep, found = word.partition("=")
+            if key.replace("-", "_") == name:
+                last = Configured(found.strip('"') if sep else "", setting.source)
+    return last if last is not None and last.value != value else None
+
+
+def overridden_ours(record: ModuleRecord) -> dict[str, tuple[Configured, Configured]]:
+    """Parameter → (our value, the later line overriding it), for values we set in vain."""
+    ours = our_file_name(record.name)
+    result: dict[str, tuple[Configured, Configured]] = {}
+    for setting in record.settings_of("options"):
+        if _file_name(setting.source) != ours:
+            continue
+        for word in split_options(setting.value):
+            key, sep, value = word.partition("=")
+            mine = Configured(value.strip('"') if sep else "", setting.source)
+            key = key.replace("-", "_")
+            winner = overriding(record, key, mine.value)
+            if winner is not None:
+                result[key] = (mine, winner)
+            else:
+                result.pop(key, None)
+    return result
+
+
 class ParameterModel(QAbstractTableModel):
     """The parameters of one record.
 
@@ -99,6 +148,7 @@ class ParameterModel(QAbstractTableModel):
         self._record: ModuleRecord | None = None
         self._params: list[Parameter] = []
         self._configured: dict[str, Configured] = {}
+        self._overridden: dict[str, tuple[Configured, Configured]] = {}
         self._pending: dict[str, str] = {}
         self.editable = True  # False when no helper can apply edits
 
@@ -109,6 +159,7 @@ class ParameterModel(QAbstractTableModel):
         self._record = record
         self._params = sorted(record.parameters, key=lambda p: p.name) if record else []
         self._configured = configured_values(record) if record else {}
+        self._overridden = overridden_ours(record) if record else {}
         if not same:
             self._pending = {}
         else:
@@ -166,6 +217,13 @@ class ParameterModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(param, column)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 3 and param.name in self._overridden:
+                mine, winner = self._overridden[param.name]
+                return QCoreApplication.translate(
+                    "ParameterModel", "%1 sets %2, but it is overridden by %3, which comes "
+                    "later and sets %4: the kernel takes the last value.").replace(
+                    "%4", winner.value).replace("%3", str(winner.source)).replace(
+                    "%2", mine.value).replace("%1", str(mine.source))
             if column == 3 and param.name in self._configured:
                 return str(self._configured[param.name].source)
             if column == self.VALUE and self.is_editable(param):
@@ -192,7 +250,15 @@ class ParameterModel(QAbstractTableModel):
             conf = self._configured.get(param.name)
             if conf is None:
                 return ""
-            return f"{conf.value}  ({conf.source.file.rsplit('/', 1)[-1]}:{conf.source.line})"
+            text = f"{conf.value}  ({_file_name(conf.source)}:{conf.source.line})"
+            if param.name in self._overridden:
+                mine, winner = self._overridden[param.name]
+                text = QCoreApplication.translate(
+                    "ParameterModel", "%1  (%2 in %3 overridden by %4)").replace(
+                    "%4", f"{_file_name(winner.source)}:{winner.source.line}").replace(
+                    "%3", f"{_file_name(mine.source)}:{mine.source.line}").replace(
+                    "%2", mine.value).replace("%1", conf.value)
+            return text
         if column == 4:
             return param.description or ""
         return ""
@@ -291,6 +357,11 @@ class ParametersTab(QWidget):
             "Write the current value to the module's options file so it applies at every load"))
         self.permanent_button.setEnabled(False)
         self.permanent_button.clicked.connect(self._make_permanent)
+        # Said after "Make permanent" when a later modprobe.d line will override the value.
+        self.override_note = QLabel()
+        self.override_note.setObjectName("parameterOverrideNote")
+        self.override_note.setWordWrap(True)
+        self.override_note.hide()
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.modelReset.connect(self._update_buttons)
         buttons = QHBoxLayout()
@@ -299,9 +370,13 @@ class ParametersTab(QWidget):
         buttons.addWidget(self.permanent_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.override_note)
         layout.addLayout(buttons)
 
     def show_record(self, record: ModuleRecord | None) -> None:
+        current = self.model.record
+        if record is None or current is None or record.name != current.name:
+            self.override_note.hide()
         self.model.set_record(record)
         self.empty.setVisible(record is not None and not record.parameters)
 
@@ -320,4 +395,15 @@ class ParametersTab(QWidget):
         record = self.model.record
         if param is None or record is None or param.value is None:
             return
+        winner = overriding(record, param.name, param.value)
+        if winner is None:
+            self.override_note.hide()
+        else:
+            self.override_note.setText(self.tr(
+                "%1 will be written to %2, but %3 comes later and sets %4, so the module "
+                "will get %4 at its next load. Change or remove that line to use %1.").replace(
+                "%4", f"{param.name}={winner.value}").replace(
+                "%3", str(winner.source)).replace(
+                "%2", our_file_name(record.name)).replace("%1", f"{param.name}={param.value}"))
+            self.override_note.show()
         self.make_permanent_requested.emit(record.name, {param.name: param.value})
