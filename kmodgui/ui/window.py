@@ -124,8 +124,9 @@ def _softdep_text(entry: Any) -> str:
     if getattr(entry, "post", ()):
         parts.append("post: " + " ".join(entry.post))
     if not parts and entry.kind == "softdep":
-        # kmod ignores a softdep line without pre: or post:
-        return QCoreApplication.translate("MainWindow", "(ignored: no pre: or post:)")
+        # kmod keeps such a line as a softdep with nothing in it: it is the module's first
+        # softdep line all the same, so later ones are not used (modprobe -c shows it).
+        return QCoreApplication.translate("MainWindow", "(empty: no pre: or post:)")
     return " ".join(parts)
 
 
@@ -434,9 +435,7 @@ class MainWindow(QMainWindow):
 
             config = ModprobeConfig.load(self.root)
             for e in config.entries:
-                # A softdep line without pre: or post: already says it is ignored.
-                empty = e.kind == "softdep" and not (e.pre or e.post)
-                shadow = None if empty else config.shadowed_by(e)
+                shadow = config.shadowed_by(e)
                 rows.append(ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source,
                                       shadow.source if shadow is not None else None))
         except Exception:  # noqa: S110 - the page then shows what the records know
