@@ -166,8 +166,8 @@ class IndexFile:
 
     # -- searches ----------------------------------------------------------
 
-    def search(self, key: str) -> str | None:
-        """kmod's ``index_mm_search``: the first value stored under exactly ``key``."""
+    def _exact(self, key: str) -> _Node | None:
+        """The node that stores exactly ``key`` (None when the trie has no such key)."""
         k = _key_bytes(key)
         node = self._node(self._root)
         i = 0
@@ -177,26 +177,20 @@ class IndexFile:
                 return None
             i += len(p)
             if i == len(k):
-                return _decode(node.values[0][1]) if node.values else None
+                return node
             node = self._node(node.child(k[i]))
             i += 1
         return None
 
+    def search(self, key: str) -> str | None:
+        """kmod's ``index_mm_search``: the first value stored under exactly ``key``."""
+        node = self._exact(key)
+        return _decode(node.values[0][1]) if node is not None and node.values else None
+
     def search_values(self, key: str) -> list[IndexValue]:
         """Every value stored under exactly ``key``, in file order."""
-        k = _key_bytes(key)
-        node = self._node(self._root)
-        i = 0
-        while node is not None:
-            p = node.prefix
-            if k[i:i + len(p)] != p:
-                return []
-            i += len(p)
-            if i == len(k):
-                return [IndexValue(_decode(v), pr) for pr, v in node.values]
-            node = self._node(node.child(k[i]))
-            i += 1
-        return []
+        node = self._exact(key)
+        return [] if node is None else [IndexValue(_decode(v), pr) for pr, v in node.values]
 
     def search_wild(self, key: str) -> list[IndexValue]:
         """kmod's ``index_mm_searchwild``: values of every stored pattern matching ``key``.
