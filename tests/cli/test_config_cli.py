@@ -7,16 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from treefiles import write
 
 from kmodgui.cli import main
 
 RELEASE = "5.5.5-test"
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture

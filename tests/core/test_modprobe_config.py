@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from treefiles import write
 
 from kmodgui.core.modprobe_config import (
     ModprobeConfig,
@@ -47,15 +48,6 @@ alias bad]alias x
 blacklist [unbalanced
 a\lias escaped escaped-target
 """ + "options spaced-out   a=1  b=2  \n"
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 @pytest.fixture

@@ -6,19 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from treefiles import write
 
 from kmodgui.core.modules_load import ModulesLoad
 from kmodgui.core.paths import MODULES_LOAD_DIRS, Root
 from kmodgui.core.records import Setting, Source
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 @pytest.fixture
