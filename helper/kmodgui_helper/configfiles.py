@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmodgui.core.names import own_config_name
 from kmodgui.core.paths import Root
 
 MODPROBE_DIR = "/etc/modprobe.d"
@@ -148,11 +149,11 @@ def parse_modprobe(text: str, module: str) -> ModprobeSettings:
 
 
 def modprobe_file(root: Root, module: str) -> Path:
-    return root.path(MODPROBE_DIR) / f"kmodgui-{module}.conf"
+    return root.path(MODPROBE_DIR) / own_config_name(module)
 
 
 def modules_load_file(root: Root, module: str) -> Path:
-    return root.path(MODULES_LOAD_DIR) / f"kmodgui-{module}.conf"
+    return root.path(MODULES_LOAD_DIR) / own_config_name(module)
 
 
 def update_modprobe(root: Root, module: str, *, options: list[tuple[str, str]] | None = None,

@@ -48,3 +48,12 @@ def underscores(text: str) -> str:
     error), applied to module names and aliases read from modprobe.d.
     """
     return normalize_alias(text)
+
+
+#: kmodgui's own configuration files start with this (the helper writes only those).
+OWN_CONFIG_PREFIX = "kmodgui-"
+
+
+def own_config_name(module: str) -> str:
+    """The file (in modprobe.d and in modules-load.d) with kmodgui's settings for ``module``."""
+    return f"{OWN_CONFIG_PREFIX}{module}.conf"

@@ -20,11 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.core.names import OWN_CONFIG_PREFIX
 from kmodgui.core.records import Source
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import plain_table, shown_path
-
-OUR_PREFIX = "kmodgui-"
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class ConfigRow:
 
     @property
     def ours(self) -> bool:
-        return self.source.file.rsplit("/", 1)[-1].startswith(OUR_PREFIX)
+        return self.source.file.rsplit("/", 1)[-1].startswith(OWN_CONFIG_PREFIX)
 
 
 class ConfigPage(QWidget):

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.core.names import own_config_name
 from kmodgui.core.records import ModuleRecord, Parameter, Source
 from kmodgui.ui.widgets import plain_table
 
@@ -84,11 +85,6 @@ def configured_values(record: ModuleRecord) -> dict[str, Configured]:
     return found
 
 
-def our_file_name(module: str) -> str:
-    """The modprobe.d file kmodgui writes a module's settings to (``kmodgui-<module>.conf``)."""
-    return f"kmodgui-{module}.conf"
-
-
 def _file_name(source: Source) -> str:
     return source.file.rsplit("/", 1)[-1]
 
@@ -102,7 +98,7 @@ def overriding(record: ModuleRecord, name: str, value: str) -> Configured | None
     as Debian's ``/lib/modprobe.d/systemd.conf``) that sets the same parameter
     to another value wins over ours.
     """
-    ours = our_file_name(record.name)
+    ours = own_config_name(record.name)
     last: Configured | None = None
     for setting in record.settings_of("options"):
         if _file_name(setting.source) <= ours:
@@ -116,7 +112,7 @@ def overriding(record: ModuleRecord, name: str, value: str) -> Configured | None
 
 def overridden_ours(record: ModuleRecord) -> dict[str, tuple[Configured, Configured]]:
     """Parameter → (our value, the later line overriding it), for values we set in vain."""
-    ours = our_file_name(record.name)
+    ours = own_config_name(record.name)
     result: dict[str, tuple[Configured, Configured]] = {}
     for setting in record.settings_of("options"):
         if _file_name(setting.source) != ours:
@@ -404,6 +400,6 @@ class ParametersTab(QWidget):
                 "will get %4 at its next load. Change or remove that line to use %1.").replace(
                 "%4", f"{param.name}={winner.value}").replace(
                 "%3", str(winner.source)).replace(
-                "%2", our_file_name(record.name)).replace("%1", f"{param.name}={param.value}"))
+                "%2", own_config_name(record.name)).replace("%1", f"{param.name}={param.value}"))
             self.override_note.show()
         self.make_permanent_requested.emit(record.name, {param.name: param.value})
