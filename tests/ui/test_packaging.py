@@ -113,14 +113,19 @@ def test_translated_strings_are_literals_lupdate_finds(tmp_path: Path) -> None:
     assert texts - found == set()
 
 
-def test_screenshot_script_under_xvfb(live_root: Root, tmp_path: Path,
-                                      kernel_root: Root) -> None:
+def _screenshots(kernel_root: Root, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
                                                              "QT_QPA_PLATFORM")}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(SCRIPT), "-b", str(kernel_root.base), "-k", kernel_root.release,
-         "-o", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+         "-o", str(out), *extra], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_screenshot_script_under_xvfb(live_root: Root, tmp_path: Path,
+                                      kernel_root: Root) -> None:
+    result = _screenshots(kernel_root, tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "no captured tree" not in result.stderr     # the capture was used
     from PySide6.QtGui import QImage
 
     names = sorted(p.name for p in tmp_path.glob("*.png"))
@@ -132,3 +137,14 @@ def test_screenshot_script_under_xvfb(live_root: Root, tmp_path: Path,
     assert (light.width(), light.height()) == (1100, 720)
     # the dark palette really is dark: the window background differs in lightness
     assert light.pixelColor(1000, 600).lightness() > 150 > dark.pixelColor(1000, 600).lightness()
+
+
+def test_screenshot_script_falls_back_when_the_capture_fails(tmp_path: Path,
+                                                             kernel_root: Root) -> None:
+    """A capture that cannot be used (here: one that does not exist, so extracting fails
+    after its directory was made) leaves nothing behind, and the made-up state is shot."""
+    result = _screenshots(kernel_root, tmp_path, "--capture", "no-such-capture")
+    assert result.returncode == 0, result.stderr
+    assert "no captured tree" in result.stderr
+    names = {p.name for p in tmp_path.glob("*.png")}
+    assert {"modules-light.png", "hardware-dark.png", "log-dark.png"} <= names
