@@ -100,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"building {request.source_dir} for {root.release}")
     result = run_build(request, show)
     if result.staging_dir is not None:
-        print(f"(built in {result.staging_dir}: kbuild cannot build where the path has spaces "
-              "or special characters; the .ko was copied back)")
+        print(f"(built in a copy at {result.staging_dir}: kbuild cannot build where the path "
+              "has spaces or special characters; the diagnostics name your own files"
+              + (" and the .ko was copied back)" if result.ok else ")"))
     if result.diagnostics:
         print("\ndiagnostics:")
         for diagnostic in result.diagnostics:
