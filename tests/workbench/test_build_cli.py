@@ -162,3 +162,30 @@ def test_core_refuses_root_without_running_anything(tmp_path: Path) -> None:
 
 def test_make_must_be_installed_for_the_tests() -> None:
     assert shutil.which("make") and shutil.which("setpriv")
+
+
+def test_the_template_makefile_wrapper_builds(workspace: Workspace, build_root: Root) -> None:
+    """`make` in the folder (real tabs, KDIR override) builds the same module."""
+    folder = workspace.path / "wrapper"
+    workspace.kmodgui("new", "simplemodule", str(folder), check_rc=0)
+    done = workspace.run("make", "-C", str(folder), f"KDIR={build_root.modules_dir / 'build'}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (folder / "simplemodule.ko").is_file()
+
+
+def test_default_release_is_the_running_kernel(workspace: Workspace) -> None:
+    """No -k: the running kernel's headers (absent on this host: its kernel is not Debian's)."""
+    from kmodgui.core.paths import running_release
+
+    folder = workspace.path / "running"
+    workspace.kmodgui("new", "simplemodule", str(folder), check_rc=0)
+    done = workspace.kmodgui("build", str(folder), "--json")
+    data = json.loads(done.stdout)
+    assert data["release"] == running_release()
+    if (Path("/lib/modules") / running_release() / "build" / "Makefile").is_file():
+        assert done.returncode == 0 and data["ok"]
+    else:
+        assert done.returncode == 1
+        [error] = data["diagnostics"]
+        assert error["message"].startswith(f"kernel headers missing for {running_release()}")
+        assert f"linux-headers-{running_release()}" in error["hint"]

@@ -68,7 +68,7 @@ def test_running_kernel_older_than_the_headers(tmp_path: Path) -> None:
     root = Root(base, "6.1.0-9-amd64")
     assert releases_with_headers(root) == ["6.1.0-10-amd64"]
     advice = missing_headers_advice(root, running="6.1.0-9-amd64")
-    assert "no kernel headers for 6.1.0-9-amd64" in advice.message
+    assert advice.message.startswith("kernel headers missing for 6.1.0-9-amd64: ")
     assert "sudo apt-get install linux-headers-6.1.0-9-amd64" in advice.hint
     assert "older than the installed headers (6.1.0-10-amd64)" in advice.hint
     assert "reboot into the new kernel" in advice.hint and "-k 6.1.0-10-amd64" in advice.hint
@@ -78,6 +78,15 @@ def test_not_running_no_reboot_advice(tmp_path: Path) -> None:
     base = tree(tmp_path, {"6.8.1-1-default": False}, 'ID="opensuse-leap"\nID_LIKE="suse"\n')
     advice = missing_headers_advice(Root(base, "6.8.1-1-default"), running="6.9.0")
     assert "zypper install kernel-default-devel" in advice.hint and "reboot" not in advice.hint
+    assert "-k" not in advice.hint
+
+
+def test_other_releases_with_headers_are_named(tmp_path: Path) -> None:
+    base = tree(tmp_path, {"6.1.0-9-amd64": True, "6.12.0-1-amd64": False}, "ID=debian\n")
+    advice = missing_headers_advice(Root(base, "6.12.0-1-amd64"), running="6.12.0-1-amd64")
+    assert "reboot" not in advice.hint
+    assert "Headers are installed for 6.1.0-9-amd64: build for one of those with " \
+           "-k 6.1.0-9-amd64" in advice.hint
 
 
 def test_dangling_build_link_counts_as_missing(tmp_path: Path) -> None:

@@ -133,7 +133,9 @@ def test_another_compiler_is_harmless(workspace: Workspace, build_root: Root) ->
     log = (done.stdout + done.stderr).splitlines()
     found = parse_log(log, context_for(kdir, source_dir=workspace.path / "cc"))
     assert [(d.severity, d.message) for d in found if d.severity is not Severity.HARMLESS] == []
-    assert any("compiler differs" in d.message for d in found)
+    [differs] = [d for d in found if "compiler differs" in d.message]
+    assert "The kernel was built by: gcc-12 (Debian" in differs.message
+    assert "You are using: gcc (Debian" in differs.message
     assert "warning: the compiler differs from the one used to build the kernel" in log
 
 

@@ -131,7 +131,7 @@ def missing_headers_advice(root: Root, *, running: str | None = None) -> Headers
     """What to tell a user whose release has no build tree."""
     release = root.release
     package = headers_package(read_os_release(root), release)
-    message = (f"no kernel headers for {release}: {build_dir(root)} is missing "
+    message = (f"kernel headers missing for {release}: {build_dir(root)} does not exist "
                "(kbuild needs the kernel's build tree)")
     steps = []
     if package is not None:
@@ -139,10 +139,13 @@ def missing_headers_advice(root: Root, *, running: str | None = None) -> Headers
     else:
         steps.append(f"Install your distribution's kernel headers (devel) package for {release}")
     running = running or running_release()
-    newer = [r for r in releases_with_headers(root)
-             if r != release and release_key(r) > release_key(release)]
+    others = [r for r in releases_with_headers(root) if r != release]
+    newer = [r for r in others if release_key(r) > release_key(release)]
     if release == running and newer:
         steps.append(f"The running kernel {running} is older than the installed headers "
                      f"({', '.join(newer)}): reboot into the new kernel, or build for it "
                      f"with -k {newer[0]}")
+    elif others:
+        steps.append(f"Headers are installed for {', '.join(others)}: build for one of "
+                     f"those with -k {others[0]}")
     return HeadersAdvice(message, "; ".join(steps) + ".")

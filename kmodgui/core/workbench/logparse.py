@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,7 @@ CLOCK_SKEW = re.compile(MAKE_PREFIX + r"(?:[Ww]arning: +Clock skew detected|Warn
                         r"'[^']*' has modification time .* in the future)")
 BTF = re.compile(r"Skipping BTF generation for (?P<ko>\S+) due to unavailability of vmlinux")
 COMPILER_DIFFERS = "warning: the compiler differs from the one used to build the kernel"
+COMPILER_DETAIL = re.compile(r"  (?:The kernel was built by|You are using): ")
 NOT_A_DIAGNOSTIC = re.compile(r"cc1: (?:some )?warnings? being treated as errors")
 
 
@@ -226,6 +227,11 @@ def parse_log(lines: Iterable[str], ctx: ParseContext | None = None) -> list[Dia
     ctx = ctx or ParseContext()
     found: list[Diagnostic] = []
     for number, text in enumerate(lines, 1):
+        if found and COMPILER_DETAIL.match(text) and "compiler differs" in found[-1].message:
+            # kbuild's two lines under the warning name both compilers: keep them with it
+            last = found[-1]
+            found[-1] = replace(last, message=f"{last.message}; {' '.join(text.split())}")
+            continue
         diagnostic = parse_line(text, number, ctx)
         if diagnostic is not None:
             found.append(diagnostic)

@@ -165,7 +165,7 @@ class BuildProcess:
         if not has_build_tree(request.root):
             advice = missing_headers_advice(request.root)
             self.result.diagnostics.append(Diagnostic(
-                Severity.ERROR, Tool.MAKE, f"kernel headers missing: {advice.message}",
+                Severity.ERROR, Tool.MAKE, advice.message,
                 hint=advice.hint))
             self._context = ParseContext(source_dir=source, headers_hint=advice.hint)
             return

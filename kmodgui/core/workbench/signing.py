@@ -163,7 +163,11 @@ def sign_module(module: Path, root: Root, key: SigningKey) -> SignResult:
     tool = sign_file_tool(root)
     algorithm = signature_hash(root)
     directory = module.parent
-    fd, unsigned_name = tempfile.mkstemp(prefix=f".{module.name}.", dir=directory)
+    try:
+        fd, unsigned_name = tempfile.mkstemp(prefix=f".{module.name}.", dir=directory)
+    except OSError as exc:
+        raise SigningError(f"cannot write in {directory}: {exc.strerror or exc}",
+                           hint="Signing replaces the file: the folder must be yours.") from exc
     unsigned = Path(unsigned_name)
     signed = unsigned.with_name(unsigned.name + ".signed")
     try:
