@@ -38,7 +38,7 @@ def test_syntax_error_points_at_the_line(builds: Builds) -> None:
     first = errors[0]
     assert (first["tool"], first["file"], first["line"]) == ("compiler", source, 5)
     assert "expected" in first["message"] and "return" in first["message"]
-    assert first["column"] is not None
+    assert first["column"] is not None and first["function"] == "syn_init"
     warnings = [d for d in build.data["diagnostics"] if d["severity"] == "warning"]
     assert [(w["file"], w["line"]) for w in warnings] == [(source, 4)]  # unused variable 'x'
     # make's own "Error 1/2" echo lines are not diagnostics
@@ -143,6 +143,10 @@ def test_diagnostic_text_and_location() -> None:
     [d] = parse_log(["/home/u/m/m.c:3:7: error: 'y' undeclared (first use in this function)"])
     assert d.location == "/home/u/m/m.c:3:7"
     assert str(d) == "/home/u/m/m.c:3:7: error: 'y' undeclared (first use in this function)"
+    found = parse_log(["/m/m.c: In function 'f':", "/m/m.c:3:7: warning: w",
+                       "/m/m.c: At top level:", "/m/m.c:9:1: warning: v"])
+    assert [d.function for d in found] == ["f", ""]
+    assert str(found[0]) == "/m/m.c:3:7: warning: w (in f)"
 
 
 def test_symvers_from_the_real_headers(build_root: Root) -> None:

@@ -46,6 +46,7 @@ class Diagnostic:
     column: int | None = None
     hint: str = ""
     log_line: int = 0          # 1-based line in the build log
+    function: str = ""         # the C function the compiler was in, when it said so
 
     @property
     def location(self) -> str:
@@ -64,6 +65,8 @@ class Diagnostic:
     def __str__(self) -> str:
         where = f"{self.location}: " if self.file else ""
         text = f"{where}{self.severity}: {self.message}"
+        if self.function:
+            text += f" (in {self.function})"
         return f"{text}\n    {self.hint}" if self.hint else text
 
 
@@ -124,6 +127,9 @@ CLOCK_SKEW = re.compile(MAKE_PREFIX + r"(?:[Ww]arning: +Clock skew detected|Warn
 BTF = re.compile(r"Skipping BTF generation for (?P<ko>\S+) due to unavailability of vmlinux")
 COMPILER_DIFFERS = "warning: the compiler differs from the one used to build the kernel"
 COMPILER_DETAIL = re.compile(r"  (?:The kernel was built by|You are using): ")
+# "file.c: In function 'f':" / "file.c: At top level:" (quotes are ASCII or typographic)
+SCOPE = re.compile(r"(?P<file>[^\s:][^:]*): (?:In function [‘'`](?P<fn>[^’'`]+)[’'`]|"
+                   r"At top level):")
 NOT_A_DIAGNOSTIC = re.compile(r"cc1: (?:some )?warnings? being treated as errors")
 
 
@@ -226,15 +232,22 @@ def parse_log(lines: Iterable[str], ctx: ParseContext | None = None) -> list[Dia
     """Every diagnostic in a build log, in log order."""
     ctx = ctx or ParseContext()
     found: list[Diagnostic] = []
+    scope: tuple[str, str] = ("", "")  # (file, function) the compiler says it is in
     for number, text in enumerate(lines, 1):
+        if m := SCOPE.match(text):
+            scope = (ctx.user_path(m["file"]), m["fn"] or "")
+            continue
         if found and COMPILER_DETAIL.match(text) and "compiler differs" in found[-1].message:
             # kbuild's two lines under the warning name both compilers: keep them with it
             last = found[-1]
             found[-1] = replace(last, message=f"{last.message}; {' '.join(text.split())}")
             continue
         diagnostic = parse_line(text, number, ctx)
-        if diagnostic is not None:
-            found.append(diagnostic)
+        if diagnostic is None:
+            continue
+        if diagnostic.tool is Tool.COMPILER and diagnostic.file == scope[0] and scope[1]:
+            diagnostic = replace(diagnostic, function=scope[1])
+        found.append(diagnostic)
     return found
 
 
