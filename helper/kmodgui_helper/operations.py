@@ -90,11 +90,12 @@ def _base_options(root: Root) -> list[str]:
 
 
 def _modprobe_options(root: Root) -> list[str]:
-    """``-b`` moves only the module directory: another tree's modprobe.d is named too."""
+    """modprobe's root is ``-d`` (its ``-b`` is --use-blacklist), and it moves only the
+    module directory: another tree's modprobe.d directories are named with ``-C``."""
     if root.is_host:
         return []
     config = [opt for d in root.modprobe_dirs if d.is_dir() for opt in ("-C", str(d))]
-    return [*_base_options(root), *config]
+    return ["-d", str(root.base), *config]
 
 
 def _run(tool: str, options: list[str], operands: list[str]) -> tuple[tools.ToolResult,
