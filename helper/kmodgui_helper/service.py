@@ -117,7 +117,8 @@ class Service:
         self.watched: dict[str, tuple[asyncio.Event, int]] = {}  # caller → (gone, calls)
         self.uids: dict[str, int] = {}  # unique name → uid (names are never reused)
         self.lookups = 0  # calls whose caller's uid is being asked of the bus
-        self.pending: dict[int, int] = {}  # uid → calls in validation-inspection/polkit
+        self.pending: dict[int, int] = {}  # uid → calls in inspection or polkit
+        self.unsettled: set[str] = set()  # callers with a call not yet authorised or refused
         self.queued = 0  # authorised calls waiting for or holding the slot
         self.slot = asyncio.Lock()  # FIFO: waiters are woken in arrival order
         self.stuck_threads = 0  # inspection threads that never returned (hostile files)
@@ -240,8 +241,9 @@ class Service:
             return self._busy(msg, "the helper is exiting; call again")
         sender = msg.sender or ""
         uid = self.uids.get(sender)
-        # refused at once, without a task: a flood of calls costs next to nothing
-        if uid is not None and self.pending.get(uid):
+        # refused at once, without a task: a flood of calls costs next to nothing (a
+        # connection is one uid, so its second call before the first is decided is Busy)
+        if sender in self.unsettled or (uid is not None and self.pending.get(uid)):
             return self._busy(msg, BUSY_CALLER)
         if uid is None and self.lookups >= MAX_LOOKUPS:
             return self._busy(msg, BUSY_ALL)
@@ -250,6 +252,7 @@ class Service:
         own: list[int] = []
         if request.inspect is not None:  # the task reads the file, then closes its copies
             own, fds[:] = fds[:], []
+        self.unsettled.add(sender)
         task = asyncio.get_running_loop().create_task(self._serve(msg, request, own, uid))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -413,6 +416,7 @@ class Service:
                 answer = await self._authorise(sender, request, interactive, gone)
             finally:
                 self.pending.pop(uid, None)
+                self.unsettled.discard(sender)
             if answer is None:
                 log.info("%s %s: the caller has gone away; not done (during authorisation)",
                          who, request.summary)
@@ -450,6 +454,7 @@ class Service:
             self._send(msg, self._error(msg, errors.FAILED,
                                         "internal error in the helper (see its log)"))
         finally:
+            self.unsettled.discard(sender)
             close_fds(fds)
             if request.cleanup is not None:
                 request.cleanup()

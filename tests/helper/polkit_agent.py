@@ -7,7 +7,8 @@ serves it; connection B (same process, so polkitd finds the agent through the
 process) sends the helper call. Lines on stdout report what happened:
 ``ready``, ``asked <action>`` when polkitd began authentication,
 ``cancelled`` when polkitd withdrew it, ``reply <name>`` when the helper answered.
-With ``--leave`` connection B disconnects once the agent was asked.
+Connection B disconnects once the agent was asked, with ``--leave`` at once, otherwise
+when a line arrives on stdin; the agent itself stays until it is stopped.
 """
 
 from __future__ import annotations
@@ -69,12 +70,16 @@ async def main(module: str, leave: bool) -> None:
                    signature="sba{sv}", body=[module, True, {}],
                    flags=MessageFlag.ALLOW_INTERACTIVE_AUTHORIZATION)
     pending = asyncio.ensure_future(caller.call(call))
-    if leave:
-        await asyncio.wait_for(asked.wait(), 60)
-        caller.disconnect()
-        await asyncio.sleep(3600)
-    answer = await pending
-    say(f"reply {answer.error_name if answer is not None else None}")
+    await asyncio.wait_for(asked.wait(), 60)
+    if not leave:  # stay until told to leave (a line on stdin), or answered
+        told = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(
+            None, sys.stdin.readline))
+        await asyncio.wait({pending, told}, return_when=asyncio.FIRST_COMPLETED)
+        if pending.done():
+            answer = pending.result()
+            say(f"reply {answer.error_name if answer is not None else None}")
+            await asyncio.sleep(3600)
+    caller.disconnect()
     await asyncio.sleep(3600)
 
 

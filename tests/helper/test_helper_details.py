@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,9 +112,7 @@ def release_dir(bus: HelperBus) -> Iterator[Path]:
     path = bus.root / "lib" / "modules" / "9.9.9-kmodgui"
     path.mkdir(parents=True)
     yield path
-    for entry in path.iterdir():
-        entry.unlink()
-    path.rmdir()
+    shutil.rmtree(bus.root / "lib")
 
 
 @pytest.mark.parametrize("how", ["group-writable", "world-writable parent", "not root's"])
