@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from kmodgui.core.paths import Root
 from kmodgui_helper import INTERFACE, modulefile, operations, validate
@@ -238,6 +238,12 @@ def check_table(methods: Sequence[Method] = METHODS) -> dict[str, Method]:
             raise ApiTableError(f"method {m.name} is listed twice")
         table[m.name] = m
     return table
+
+
+def quoteattr(value: str) -> str:
+    """An XML attribute value in double quotes (xml.sax.saxutils would pull in urllib,
+    tempfile and shutil, and with them every decompressor, into the root process)."""
+    return '"' + escape(value, quote=True) + '"'
 
 
 _STANDARD = """\

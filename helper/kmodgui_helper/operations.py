@@ -9,7 +9,6 @@ the real system.
 from __future__ import annotations
 
 import errno
-import gzip
 import os
 import stat
 from collections.abc import Callable
@@ -64,6 +63,8 @@ def read_capabilities(root: Root) -> Capabilities:
 
 def _force_unload(root: Root) -> bool:
     """CONFIG_MODULE_FORCE_UNLOAD from config.gz or /boot/config-<release>; unknown: False."""
+    import gzip  # here: only this reads compressed data, and only when asked
+
     text = ""
     try:
         with gzip.open(root.proc_modules.parent / "config.gz", "rt") as fh:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -96,8 +95,3 @@ def _abandon(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError):
             proc.stdout.close()
     threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
-
-
-def which(tool: str) -> str | None:
-    """For diagnostics only: where the tool would be found on a normal PATH."""
-    return shutil.which(tool, path=CLEAN_ENV["PATH"])
