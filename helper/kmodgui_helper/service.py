@@ -357,13 +357,20 @@ class Service:
                 break
         return decision, action
 
-    async def _inspect(self, inspect: Callable[[], api.Request]) -> api.Request:
-        """Run a request's blocking inspection in a thread of its own, bounded in time."""
+    async def _inspect(self, inspect: Callable[[], api.Request], fds: list[int]
+                       ) -> api.Request:
+        """Run a request's blocking inspection in a thread of its own, bounded in time.
+
+        When it times out, the thread keeps ``fds`` (taken from the list) until it ends:
+        closed now, their numbers could be reused by files the thread would then read.
+        """
         future = _in_thread(inspect)
         try:
             return await asyncio.wait_for(asyncio.shield(future), INSPECT_TIMEOUT)
         except TimeoutError:
             self.stuck_threads += 1
+            held, fds[:] = fds[:], []
+            future.add_done_callback(lambda done: close_fds(held))
             future.add_done_callback(self._unstuck)
             raise HelperError(errors.INVALID_ARGS, "the module file could not be read within "
                               f"{INSPECT_TIMEOUT:.0f} s") from None
@@ -411,7 +418,7 @@ class Service:
             self.pending[uid] = 1
             try:
                 if request.inspect is not None:
-                    request = await self._inspect(request.inspect)
+                    request = await self._inspect(request.inspect, fds)
                     close_fds(fds)
                 answer = await self._authorise(sender, request, interactive, gone)
             finally:
