@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from kmodgui.core.paths import Root
-from kmodgui_helper import BUS_NAME, __version__, api
+from kmodgui_helper import BUS_NAME, __version__, api, trust
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -68,6 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         api.check_table()
     except api.ApiTableError as exc:
         logging.getLogger("kmodgui-helper").error("refusing to start: %s", exc)
+        return 1
+    # Everything it will run is loaded now: root runs no file that others could rewrite.
+    import kmodgui_helper.service  # noqa: F401
+
+    # (as another user it can do nothing privileged, and may not even see root's paths)
+    unsafe = trust.untrusted_code() if os.geteuid() == 0 else None
+    if unsafe is not None:
+        logging.getLogger("kmodgui-helper").error(
+            "refusing to start: %s; the helper runs as root only from files that only root "
+            "can change (install it system-wide, see packaging/README.md)", unsafe)
         return 1
     os.umask(0o022)
     try:

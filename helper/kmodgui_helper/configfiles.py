@@ -87,7 +87,9 @@ def _open_dir(root: Root, directory: str) -> int:
 
 def _read(dir_fd: int, name: str) -> str:
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        # O_NONBLOCK: opening a FIFO planted under our name would otherwise wait for a writer
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
     except FileNotFoundError:
         return ""
     except OSError as exc:
@@ -154,6 +156,15 @@ def modprobe_file(root: Root, module: str) -> Path:
 
 def modules_load_file(root: Root, module: str) -> Path:
     return root.path(MODULES_LOAD_DIR) / own_config_name(module)
+
+
+def read_settings(root: Root, module: str) -> ModprobeSettings:
+    """What our modprobe.d file of ``module`` says now (nothing when there is none)."""
+    dir_fd = _open_dir(root, MODPROBE_DIR)
+    try:
+        return parse_modprobe(_read(dir_fd, modprobe_file(root, module).name), module)
+    finally:
+        os.close(dir_fd)
 
 
 def update_modprobe(root: Root, module: str, *, options: list[tuple[str, str]] | None = None,

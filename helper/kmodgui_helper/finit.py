@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import threading
 
 # asm-generic numbering (aarch64, riscv64) is 273; the others have their own tables.
 SYSCALL_NUMBERS = {
@@ -63,3 +64,45 @@ def finit_module(fd: int, params: str) -> None:
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
+
+
+# How long a module's init may take before the call gives up waiting for it.
+INIT_TIMEOUT = 30.0
+
+
+class InitTimeout(Exception):
+    """The module's init had not returned when the helper stopped waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the module's init has not returned after {seconds:.0f} s; "
+                         "it may still finish")
+        self.seconds = seconds
+
+
+def finit_module_bounded(fd: int, params: str, timeout: float = INIT_TIMEOUT) -> None:
+    """:func:`finit_module` that returns after ``timeout`` seconds at the latest.
+
+    The system call runs the module's init in the calling thread and cannot be
+    interrupted; a thread of its own may stay blocked while the helper goes on
+    serving. It works on a duplicate of ``fd``, closed when the call ends, so the
+    caller may close ``fd`` at once.
+    """
+    own = os.dup(fd)
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            finit_module(own, params)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+        finally:
+            os.close(own)
+
+    worker = threading.Thread(target=call, name="finit_module", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive() or not outcome:
+        raise InitTimeout(timeout)
+    if outcome[0] is not None:
+        raise outcome[0]

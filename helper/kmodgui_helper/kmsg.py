@@ -2,13 +2,15 @@
 
 Each open of ``/dev/kmsg`` is an independent reader; seeking to the end before
 the operation and reading what arrived after gives exactly its messages
-(plus anything else the kernel printed meanwhile, which is rare and harmless).
+plus anything else the kernel printed meanwhile: :func:`visible` decides what of
+that a caller is shown (the helper reads the log with CAP_SYSLOG, the caller may not).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable, Sequence
 
 KMSG = "/dev/kmsg"
 MAX_RECORDS = 500
@@ -60,3 +62,26 @@ def parse_record(record: bytes) -> str:
     first = text.split("\n", 1)[0]
     _, sep, message = first.partition(";")
     return message if sep else first
+
+
+def about(line: str, modules: Iterable[str]) -> bool:
+    """True when a record names one of ``modules`` first (``name:``), as the module loader
+    and ``pr_fmt(KBUILD_MODNAME ": " ...)`` write them; ``-`` and ``_`` are the same."""
+    head, sep, _ = line.partition(":")
+    return bool(sep) and head.replace("-", "_") in {m.replace("-", "_") for m in modules}
+
+
+def visible(lines: Sequence[str], modules: Iterable[str], see_all: bool) -> list[str]:
+    """What a caller is shown of the records written during an operation.
+
+    The records about the operation's modules; the others only for a caller who may
+    read the kernel log anyway, else one line that says how many were left out.
+    """
+    if see_all:
+        return list(lines)
+    names = set(modules)
+    shown = [line for line in lines if about(line, names)]
+    hidden = len(lines) - len(shown)
+    if hidden:
+        shown.append(f"{hidden} other kernel message{'s' if hidden != 1 else ''} not shown")
+    return shown

@@ -1,6 +1,6 @@
 """What the helper does once a call is valid and authorised: one function per operation.
 
-Each returns the reply's fields (``kernel-log``, ``output``, ``files``) or raises
+Each returns the reply's fields (``kernel-log``, ``output``, ``files``, ``warnings``) or raises
 :class:`HelperError`. Paths come from a :class:`Root` (``/`` in production, a
 temporary tree in tests), so configuration writes are testable without touching
 the real system.
@@ -9,7 +9,6 @@ the real system.
 from __future__ import annotations
 
 import errno
-import gzip
 import os
 import stat
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 from kmodgui.core.loaded import read_proc_modules
 from kmodgui.core.paths import Root
-from kmodgui_helper import __version__, configfiles, errors, finit, tools
+from kmodgui_helper import __version__, configfiles, errors, finit, overrides, tools, trust
 from kmodgui_helper.errors import HelperError
 from kmodgui_helper.kmsg import KernelLog
 
@@ -26,8 +25,9 @@ Result = dict[str, Any]
 
 
 def result(kernel_log: list[str] | None = None, output: str = "",
-           files: list[str] | None = None) -> Result:
-    return {"kernel-log": list(kernel_log or []), "output": output, "files": list(files or [])}
+           files: list[str] | None = None, warnings: list[str] | None = None) -> Result:
+    return {"kernel-log": list(kernel_log or []), "output": output, "files": list(files or []),
+            "warnings": list(warnings or [])}
 
 
 def _read_text(path: os.PathLike[str] | str) -> str | None:
@@ -63,6 +63,8 @@ def read_capabilities(root: Root) -> Capabilities:
 
 def _force_unload(root: Root) -> bool:
     """CONFIG_MODULE_FORCE_UNLOAD from config.gz or /boot/config-<release>; unknown: False."""
+    import gzip  # here: only this reads compressed data, and only when asked
+
     text = ""
     try:
         with gzip.open(root.proc_modules.parent / "config.gz", "rt") as fh:
@@ -86,6 +88,15 @@ def capabilities(root: Root) -> Result:
 
 def _base_options(root: Root) -> list[str]:
     return [] if root.is_host else ["-b", str(root.base)]
+
+
+def _modprobe_options(root: Root) -> list[str]:
+    """modprobe's root is ``-d`` (its ``-b`` is --use-blacklist), and it moves only the
+    module directory: another tree's modprobe.d directories are named with ``-C``."""
+    if root.is_host:
+        return []
+    config = [opt for d in root.modprobe_dirs if d.is_dir() for opt in ("-C", str(d))]
+    return ["-d", str(root.base), *config]
 
 
 def _run(tool: str, options: list[str], operands: list[str]) -> tuple[tools.ToolResult,
@@ -115,27 +126,33 @@ def _fail(root: Root, res: tools.ToolResult, log: list[str], module: str,
 
 def load(root: Root, module: str, params: list[tuple[str, str]]) -> Result:
     """``modprobe`` the module and its dependencies; ``AlreadyLoaded`` if it is loaded."""
-    res, log = _run("modprobe", ["--first-time", *_base_options(root)],
+    res, log = _run("modprobe", ["--first-time", *_modprobe_options(root)],
                     [module, *(f"{k}={v}" for k, v in params)])
     if res.returncode != 0:
         raise _fail(root, res, log, module, "load")
     return result(log, res.output)
 
 
-def unload(root: Root, module: str, *, dependencies: bool = False, force: bool = False) -> Result:
-    """``rmmod`` the module (forced if asked), or ``modprobe -r`` it with unused dependencies."""
+def unload(root: Root, module: str, *, dependencies: bool = False, force: bool = False,
+           allowed: tuple[str, ...] = ()) -> Result:
+    """``rmmod`` the module (forced if asked), or ``modprobe -r`` it with unused dependencies.
+
+    With dependencies, only the modules in ``allowed`` (those polkit was asked about,
+    see :func:`removal_plan`) are removed after the module itself.
+    """
     if force and dependencies:
         raise errors.invalid("'force' and 'dependencies' cannot be combined")
     if dependencies:
-        chain = _dependencies_of(root, module)
-        res, log = _run("modprobe", ["-r", "--first-time", *_base_options(root)], [module])
+        chain = [m for m in _dependencies_of(root, module) if m in allowed]
+        res, log = _run("modprobe", ["-r", "--first-time", *_modprobe_options(root)],
+                        [module])
         # kmod 30's ``modprobe -r bridge`` removes stp but leaves llc (a dependency of a
         # dependency): remove what the chain left unused, as the option promises.
         for _ in chain:
             unused = _unused(root, chain) if res.returncode == 0 else []
             if not unused:
                 break
-            more, more_log = _run("modprobe", ["-r", *_base_options(root)], unused)
+            more, more_log = _run("modprobe", ["-r", *_modprobe_options(root)], unused)
             log += more_log
             if more.returncode != 0:
                 break
@@ -160,6 +177,30 @@ def _dependencies_of(root: Root, module: str) -> list[str]:
     return found
 
 
+def removal_plan(root: Root, module: str) -> list[str]:
+    """``module`` and the loaded modules it uses that nothing else would use once it is gone.
+
+    What Unload with dependencies removes, in removal order, asked of polkit before.
+    """
+    loaded = {m.name: m for m in read_proc_modules(root)}
+    plan = [module]
+    candidates = _dependencies_of(root, module)
+    changed = True
+    while changed:
+        changed = False
+        for name in candidates:
+            info = loaded.get(name)
+            if name in plan or info is None:
+                continue
+            users = set(info.users)
+            # every user goes too, and nothing but those users holds a reference
+            if users <= set(plan) and info.refcount is not None \
+                    and info.refcount <= len(users):
+                plan.append(name)
+                changed = True
+    return plan
+
+
 def _unused(root: Root, names: list[str]) -> list[str]:
     """Those of *names* still loaded that nothing uses (no users, reference count 0)."""
     return [m.name for m in read_proc_modules(root)
@@ -167,10 +208,12 @@ def _unused(root: Root, names: list[str]) -> list[str]:
 
 
 def insert_file(root: Root, fd: int, params: list[tuple[str, str]]) -> Result:
-    """``finit_module`` on the caller's descriptor."""
+    """``finit_module`` on the sealed copy of the caller's file; bounded in time."""
     with KernelLog() as klog:
         try:
-            finit.finit_module(fd, " ".join(f"{k}={v}" for k, v in params))
+            finit.finit_module_bounded(fd, " ".join(f"{k}={v}" for k, v in params))
+        except finit.InitTimeout as exc:
+            raise HelperError(errors.FAILED, str(exc), klog.read_new()) from None
         except OSError as exc:
             caps = read_capabilities(root)
             raise errors.classify_errno(exc.errno or errno.EIO, klog.read_new(),
@@ -237,18 +280,28 @@ def _config(call: Callable[[], list[str]]) -> list[str]:
         raise HelperError(errors.FAILED, f"could not write the configuration: {exc}") from exc
 
 
+def _modprobe_result(root: Root, module: str, files: list[str]) -> Result:
+    """The files changed, and what elsewhere in the configuration overrides our file now."""
+    ours = configfiles.modprobe_file(root, module)
+    settings = configfiles.read_settings(root, module)
+    return result(files=files, warnings=overrides.modprobe_warnings(
+        root, module, ours, settings.options, settings.blacklist == "always"))
+
+
 def set_persistent_options(root: Root, module: str, params: list[tuple[str, str]]) -> Result:
-    return result(files=_config(lambda: configfiles.update_modprobe(root, module,
-                                                                    options=params)))
+    files = _config(lambda: configfiles.update_modprobe(root, module, options=params))
+    return _modprobe_result(root, module, files)
 
 
 def set_blacklist(root: Root, module: str, mode: str) -> Result:
-    return result(files=_config(lambda: configfiles.update_modprobe(root, module,
-                                                                    blacklist=mode)))
+    files = _config(lambda: configfiles.update_modprobe(root, module, blacklist=mode))
+    return _modprobe_result(root, module, files)
 
 
 def set_load_at_boot(root: Root, module: str, enabled: bool) -> Result:
-    return result(files=_config(lambda: configfiles.update_modules_load(root, module, enabled)))
+    files = _config(lambda: configfiles.update_modules_load(root, module, enabled))
+    return result(files=files, warnings=overrides.boot_warnings(
+        root, module, configfiles.modules_load_file(root, module), enabled))
 
 
 def _index_state(directory: os.PathLike[str] | str) -> dict[str, int]:
@@ -264,6 +317,9 @@ def rebuild_index(root: Root, release: str) -> Result:
     directory = root.modules_root / release
     if not directory.is_dir() or directory.is_symlink():
         raise HelperError(errors.NOT_FOUND, f"no modules are installed for kernel {release}")
+    unsafe = trust.problem(directory)
+    if unsafe is not None:  # whoever can write there could plant what depmod reads as root
+        raise HelperError(errors.FAILED, f"not rebuilding the index of {release}: {unsafe}")
     before = _index_state(directory)
     res, log = _run("depmod", ["-a", *_base_options(root)], [release])
     if res.returncode != 0:

@@ -53,7 +53,13 @@ async def check(bus: Any, sender: str, action: str, details: Mapping[str, str],
     try:
         reply = await asyncio.wait_for(
             bus.call(message), INTERACTIVE_TIMEOUT if interactive else quick_timeout())
-    except Exception as exc:  # fail closed: polkit absent, timed out, bus gone
+    except TimeoutError:  # abandoned: withdraw it, so no dialog stays open for nothing
+        log.warning("polkit did not answer a check of %s for %s in time: denied", action,
+                    sender)
+        if cancellation_id:
+            cancel_later(bus, cancellation_id)
+        return Decision.DENIED
+    except Exception as exc:  # fail closed: polkit absent, bus gone
         log.warning("polkit check of %s for %s failed: %r", action, sender, exc)
         return Decision.DENIED
     if reply is None or reply.message_type != MessageType.METHOD_RETURN:
@@ -85,3 +91,13 @@ async def cancel(bus: Any, cancellation_id: str) -> None:
         await asyncio.wait_for(bus.call(message), quick_timeout())
     except Exception as exc:
         log.info("could not cancel polkit check %s: %r", cancellation_id, exc)
+
+
+_cancelling: set[asyncio.Task[None]] = set()
+
+
+def cancel_later(bus: Any, cancellation_id: str) -> None:
+    """:func:`cancel` in the background: polkitd may answer only when its dialog is gone."""
+    task = asyncio.ensure_future(cancel(bus, cancellation_id))
+    _cancelling.add(task)
+    task.add_done_callback(_cancelling.discard)

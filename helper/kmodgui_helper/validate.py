@@ -21,8 +21,13 @@ from kmodgui_helper.errors import invalid
 
 MODULE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,55}")
 PARAMETER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
-# printable ASCII without space, quotes, '#', backslash
-VALUE_RE = re.compile(r"[!$-&(-\[\]-~]{1,1024}")
+# Values that reach modprobe's argv or a modprobe.d file end up in a shell: kmod pastes
+# them unquoted into an ``install`` command's ``$CMDLINE_OPTS``. Only shell-inert text.
+SHELL_INERT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                        "_.,:/+=@%^~-")
+MAX_VALUE = 1024
+# A live sysfs write is no shell: printable ASCII without space, quotes, '#', backslash
+SYSFS_VALUE_RE = re.compile(r"[!$-&(-\[\]-~]{1,1024}")
 RELEASE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}")
 MAX_PARAMS = 64
 MAX_MODULE_FILE = 256 * 1024 * 1024
@@ -52,10 +57,39 @@ def parameter(name: object) -> str:
 
 
 def value(text: object) -> str:
-    if not isinstance(text, str) or not VALUE_RE.fullmatch(text):
+    """A value for modprobe or a modprobe.d file: shell-inert characters only.
+
+    An ``install`` command (``install M /sbin/modprobe --ignore-install M $CMDLINE_OPTS``)
+    runs through ``/bin/sh`` with the values pasted in unquoted, so whoever may set a
+    value would otherwise run commands as root. Values that need other characters
+    belong in a modprobe.d file an administrator writes.
+    """
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_VALUE:
+        raise invalid(f"a parameter value is 1 to {MAX_VALUE} characters")
+    bad = next((c for c in text if c not in SHELL_INERT), None)
+    if bad is not None:
+        raise invalid(f"a parameter value may not contain {_shown(bad)}: only letters, digits "
+                      "and _ . , : / + = @ % ^ ~ - (values a shell could read are refused)")
+    return text
+
+
+def sysfs_value(text: object) -> str:
+    """A value written to ``/sys/module/M/parameters/P`` once, by write(2).
+
+    No shell and no file ever sees it (the kernel's own parser reads it), so the
+    wider printable set applies; a value saved for later loads goes through :func:`value`.
+    """
+    if not isinstance(text, str) or not SYSFS_VALUE_RE.fullmatch(text):
         raise invalid("a parameter value is 1 to 1024 printable characters without spaces, "
                       "quotes, '#' or backslashes")
     return text
+
+
+def _shown(char: str) -> str:
+    """A refused character named so that a dialog shows it (control characters escaped)."""
+    if char.isprintable() and not char.isspace():
+        return f"'{char}'"
+    return f"{char!r} (U+{ord(char):04X})"
 
 
 def param_list(items: object) -> list[tuple[str, str]]:

@@ -20,7 +20,8 @@ from elftools.elf.elffile import ELFFile
 from kmodgui.core.paths import Root
 
 SOURCES = Path(__file__).resolve().parent / "modules"
-MODULES = ("kmg_hello", "kmg_provider", "kmg_consumer", "kmg_fresh", "kmg_pinned")
+MODULES = ("kmg_hello", "kmg_provider", "kmg_consumer", "kmg_fresh", "kmg_pinned",
+           "kmg_sleepy")
 
 
 class BuildError(RuntimeError):

@@ -283,8 +283,11 @@ def _start_polkitd(bus: HelperBus, log: Any) -> None:
     shutil.copy(RULES, polkit / "rules.d" / RULES.name)
     for p in (polkit, polkit / "actions", polkit / "rules.d"):
         p.chmod(0o755)
+    script = POLKIT_SCRIPT
+    if os.environ.get("KMODGUI_TEST_POLKIT_DEBUG"):  # polkitd's own messages into bus.log
+        script = script.replace(" --no-debug", "")
     polkitd = subprocess.Popen(
-        ["unshare", "-m", "sh", "-c", POLKIT_SCRIPT, "polkit", str(polkit), str(POLICY)],
+        ["unshare", "-m", "sh", "-c", script, "polkit", str(polkit), str(POLICY)],
         env=bus.env, stdout=log, stderr=subprocess.STDOUT)
     bus.processes.append(polkitd)
     _wait_for(lambda: bus.bus_call("NameHasOwner", "s", ["org.freedesktop.PolicyKit1"])

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from tinyko import tiny_ko
+
 IN_HEADER = struct.Struct("<IIQQIIII")  # len, opcode, unique, nodeid, uid, gid, pid, pad
 OUT_HEADER = struct.Struct("<IiQ")  # len, error, unique
 ATTR = struct.Struct("<QQQQQQIIIIIIIIII")  # fuse_attr (88 bytes)
@@ -28,7 +30,7 @@ INTERRUPT, BATCH_FORGET = 36, 42
 NO_REPLY = {FORGET, INTERRUPT, BATCH_FORGET}
 ROOT_ID, FILE_ID = 1, 2
 NAME = "module.ko"
-CONTENT = b"\x7fELF" + b"\0" * 60
+CONTENT = tiny_ko("kmodgui_stalled")
 
 
 def _attr(node: int) -> bytes:

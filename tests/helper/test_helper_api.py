@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from kmodgui_helper import api
+from tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 
@@ -53,7 +54,7 @@ def test_every_method_but_capabilities_needs_authorisation(bus: Any, scratch: Pa
     interface = tree.find("interface[@name='org.kmodgui.Helper1']")
     assert interface is not None
     module = scratch / "fake.ko"
-    module.write_bytes(b"\x7fELF" + b"\0" * 60)
+    module.write_bytes(tiny_ko("kmodgui_fake"))
     module.chmod(0o644)
     calls, names = [], []
     for method in interface.findall("method"):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from helperbus import NOBODY, HelperBus, private_bus
+from tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 
@@ -59,7 +60,7 @@ def run_client(bus: HelperBus, *args: str) -> dict[str, Any]:
 
 def test_typed_calls_as_an_unprivileged_user(bus: HelperBus, scratch: Path) -> None:
     module = scratch / "m.ko"
-    module.write_bytes(b"\x7fELF" + b"\0" * 60)
+    module.write_bytes(tiny_ko("kmodgui_fake"))
     module.chmod(0o644)
     out = run_client(bus, "full", str(module))
     assert out["caps"]["version"] and isinstance(out["caps"]["modules-disabled"], bool)

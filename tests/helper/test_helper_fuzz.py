@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,30 @@ def fd_count(pid: int) -> int:
 def test_fuzzing_leaves_the_helper_alive_and_nothing_changed(bus: Any, scratch: Path) -> None:
     pid = bus.ensure_helper()
     before, fds = bus.snapshot(), fd_count(pid)
-    done = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups",
-         sys.executable, str(HERE / "helper_fuzz.py"), str(EXAMPLES)],
-        env={**bus.env, "HOME": str(scratch)}, cwd=scratch, capture_output=True, text=True,
-        timeout=600, check=False)
+    # The fuzzer may take longer to start than the helper's 4 s idle timeout on a busy
+    # machine: a ping a second keeps this helper (the one whose survival is checked) up.
+    stop = threading.Event()
+
+    def keep_alive() -> None:
+        while not stop.wait(1):
+            bus.call_root({"interface": "org.freedesktop.DBus.Peer", "member": "Ping"})
+
+    pinger = threading.Thread(target=keep_alive, daemon=True)
+    pinger.start()
+    try:
+        done = subprocess.run(
+            ["setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups",
+             sys.executable, str(HERE / "helper_fuzz.py"), str(EXAMPLES)],
+            env={**bus.env, "HOME": str(scratch)}, cwd=scratch, capture_output=True,
+            text=True, timeout=600, check=False)
+    finally:
+        stop.set()
+        pinger.join(10)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     calls = json.loads(done.stdout.splitlines()[-1])["calls"]
     assert calls >= 1000
-    assert bus.helper_pid() == pid, "the helper died or restarted"
+    assert bus.helper_pid() == pid, \
+        "the helper died or restarted:\n" + bus.helper_log.read_text()[-4000:]
     assert bus.call({"member": "GetCapabilities"})[0]["type"] == "return"
     assert bus.snapshot() == before
     assert fd_count(pid) == fds

@@ -24,17 +24,20 @@ def test_runs_on_the_chosen_library(bus: Any) -> None:
     assert f", {bus.library})" in bus.helper_log.read_text()
 
 
-def test_concurrent_calls_get_busy(bus: Any) -> None:
-    target = bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf"
-    first, second = bus.call(boot(SLOW), {"member": "SetBlacklist", "signature": "ssa{sv}",
-                                          "body": [SLOW, "autoload", {}]}, parallel=True)
-    assert first["type"] == "return", first
-    assert second["error_name"] == "org.kmodgui.Error.Busy", second
-    assert target.exists()
-    assert not (bus.root / "etc" / "modprobe.d" / f"kmodgui-{SLOW}.conf").exists()
-    # the slot is free again afterwards
-    assert bus.call(boot(SLOW, False))[0]["type"] == "return"
-    assert not target.exists()
+def test_a_callers_second_call_during_its_authorisation_is_busy(bus: Any) -> None:
+    """One pending authorisation per caller uid: the other call of the same user is Busy."""
+    boot_conf = bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf"
+    blacklist_conf = bus.root / "etc" / "modprobe.d" / f"kmodgui-{SLOW}.conf"
+    replies = bus.call(boot(SLOW), {"member": "SetBlacklist", "signature": "ssa{sv}",
+                                    "body": [SLOW, "autoload", {}]}, parallel=True)
+    kinds = sorted(r.get("error_name") or r["type"] for r in replies)
+    assert kinds == ["org.kmodgui.Error.Busy", "return"], replies
+    assert "your previous request" in str(replies)
+    assert boot_conf.exists() != blacklist_conf.exists()  # exactly one of them was done
+    # the caller may go on afterwards
+    assert bus.call(boot(SLOW, False), {"member": "SetBlacklist", "signature": "ssa{sv}",
+                                        "body": [SLOW, "none", {}]})[0]["type"] == "return"
+    assert not boot_conf.exists() and not blacklist_conf.exists()
 
 
 def test_a_caller_that_disconnects_is_not_served(bus: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tinyko import tiny_ko
 
 from kmodgui.core.paths import Root
 
@@ -211,7 +212,7 @@ def test_rebuild_index_runs_depmod_for_an_installed_release(bus: Any, kernel_tre
 def test_failures_of_the_tools_are_classified(bus: Any, scratch: Path) -> None:
     """What a kernel-less host can show: modprobe, rmmod and finit_module failing cleanly."""
     module = scratch / "garbage.ko"
-    module.write_bytes(b"\x7fELF" + os.urandom(200))
+    module.write_bytes(tiny_ko("kmodgui_garbage", os.urandom(200).replace(b"\0", b"x")))
     module.chmod(0o644)
     load, unload, insert = bus.call_root(
         {"member": "Load", "signature": "sasa{sv}", "body": ["kmodgui_absent", [], {}]},

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tinyko import tiny_ko
 
 from kmodgui.core.paths import Root
 
@@ -124,7 +125,7 @@ def test_bad_descriptors_are_refused(bus: Any, scratch: Path) -> None:
     for case, reply in zip(cases, replies, strict=True):
         assert reply["error_name"] == INVALID, (case, reply)
     good = scratch / "good.ko"
-    good.write_bytes(b"\x7fELF" + b"\0" * 60)
+    good.write_bytes(tiny_ko("kmodgui_fake"))
     good.chmod(0o644)
     reply = bus.call(insert(f"rdonly:{good}"))[0]
     assert reply["error_name"] == "org.kmodgui.Error.NotAuthorized", reply
@@ -137,7 +138,7 @@ def fd_count(pid: int) -> int:
 def test_descriptors_never_leak(bus: Any, scratch: Path) -> None:
     pid = bus.ensure_helper()
     good = scratch / "good.ko"
-    good.write_bytes(b"\x7fELF" + b"\0" * 60)
+    good.write_bytes(tiny_ko("kmodgui_fake"))
     good.chmod(0o644)
     before = fd_count(pid)
     cases = [*descriptor_cases(scratch), f"rdonly:{good}"]

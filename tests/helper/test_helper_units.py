@@ -204,3 +204,108 @@ def test_capabilities_come_from_the_root(tmp_path: Path) -> None:
     caps = operations.capabilities(empty)
     assert (caps["modules-disabled"], caps["lockdown"], caps["signature-enforced"],
             caps["force-unload"]) == (False, "none", False, False)
+
+
+# --- issue 9 -------------------------------------------------------------------------
+
+def test_module_names_from_real_files_match_kmods_modinfo(kernel_root: Root) -> None:
+    """The helper's small .modinfo reader against kmod's modinfo on real Debian modules."""
+    import subprocess
+
+    from kmodgui_helper import modulefile
+
+    files = sorted(kernel_root.modules_dir.rglob("*.ko"))[::200]
+    assert len(files) > 10
+    for path in files:
+        data = path.read_bytes()
+        expected = subprocess.run(["modinfo", "-F", "name", str(path)], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        assert modulefile.module_name(data) == expected.replace("-", "_"), path
+
+
+def test_module_file_copy_is_sealed_and_named(tmp_path: Path) -> None:
+    import fcntl
+    import hashlib
+
+    from kmodgui_helper import modulefile
+    from tinyko import tiny_ko
+
+    data = tiny_ko("kmodgui-copy")
+    path = tmp_path / "m.ko"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        copy = modulefile.inspect(fd, len(data))
+    finally:
+        os.close(fd)
+    try:
+        assert copy.details == {"module": "kmodgui_copy", "size": str(len(data)),
+                                "sha256": hashlib.sha256(data).hexdigest()}
+        path.write_bytes(b"changed")  # the caller's file changes: the copy does not
+        assert os.pread(copy.fd, len(data), 0) == data
+        with pytest.raises(PermissionError):
+            os.pwrite(copy.fd, b"x", 0)
+        assert fcntl.fcntl(copy.fd, modulefile.F_ADD_SEALS + 1) & modulefile.SEALS  # GET_SEALS
+    finally:
+        os.close(copy.fd)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x7fELF", b"\x7fELF" + b"\0" * 60,
+                                  b"\x7fELF\x02\x01" + b"\xff" * 200, b"MZ" + b"\0" * 100])
+def test_files_that_are_no_module_are_refused(data: bytes) -> None:
+    from kmodgui_helper import modulefile
+
+    with pytest.raises(modulefile.NotAModule):
+        modulefile.module_name(data)
+
+
+def test_an_init_that_does_not_return_is_not_waited_for(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+    monkeypatch.setattr(finit, "finit_module", lambda fd, params: release.wait(30))
+    started = time.monotonic()
+    with pytest.raises(finit.InitTimeout,
+                       match="the module's init has not returned after 1 s; it may still "
+                             "finish"):
+        finit.finit_module_bounded(0, "", timeout=1.0)
+    assert time.monotonic() - started < 3
+    release.set()
+
+
+def test_the_removal_plan_stops_at_modules_others_use(tmp_path: Path) -> None:
+    root = Root(tmp_path, "x")
+    root.proc_modules.parent.mkdir()
+    root.proc_modules.write_text(
+        "top 1 0 - Live 0x0\nmid 1 1 top, Live 0x0\nlow 1 2 mid,other, Live 0x0\n"
+        "other 1 0 - Live 0x0\npinned 1 2 top, Live 0x0\n")
+    assert operations.removal_plan(root, "top") == ["top", "mid"]
+
+
+def test_a_tool_that_hangs_is_killed_with_its_children(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from kmodgui_helper import tools
+
+    script = tmp_path / "hang"
+    script.write_text("#!/bin/sh\n/bin/sleep 975 &\nexec /bin/sleep 976\n")
+    script.chmod(0o755)
+    monkeypatch.setitem(tools._CANDIDATES, "modprobe", (str(script),))
+    started = time.monotonic()
+    result = tools.run("modprobe", [], [], timeout=1)
+    assert result.returncode == 124 and "did not finish within 1 s" in result.output
+    assert time.monotonic() - started < 1 + tools.REAP_SECONDS
+    time.sleep(0.3)
+    alive = [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+             b"sleep\0" + b"97" in _cmdline(p)]
+    assert alive == []
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -10,7 +10,7 @@ import guestlib
 import pytest
 
 #: Modules the scenarios load; whatever a test leaves loaded is removed after it.
-TOUCHED = ("kmg_consumer", "kmg_provider", "kmg_hello", "kmg_fresh", "kmg_pinned",
+TOUCHED = ("kmg_consumer", "kmg_provider", "kmg_hello", "kmg_fresh", "kmg_pinned", "kmg_sleepy",
            "bridge", "stp", "llc", "dummy", "loop")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -330,3 +332,45 @@ def test_cli_load_unload_insert(mods: Path) -> None:
     assert rc == 0, out
     assert "kmg_hello" not in loaded()
     assert "goodbye, world (count=5)" in out
+
+
+# issue 9, item 3 --------------------------------------------------------------
+def test_an_init_that_does_not_return_frees_the_helper(mods: Path) -> None:
+    """kmg_sleepy's init sleeps 45 s: the call fails after 30 s, the helper goes on serving,
+    and the module does finish loading later."""
+    outcome: dict[str, BaseException | dict] = {}
+
+    def slow_insert() -> None:
+        try:
+            outcome["reply"] = insert_file(mods / "kmg_sleepy.ko", ("seconds=45",))
+        except BaseException as exc:  # examined below
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    worker = threading.Thread(target=slow_insert)
+    worker.start()
+    time.sleep(5)
+    assert worker.is_alive()
+    # meanwhile the service answers at once
+    t0 = time.monotonic()
+    assert capabilities()["kernel-release"]
+    assert time.monotonic() - t0 < 10
+    worker.join(120)
+    waited = time.monotonic() - started
+    error = outcome.get("error")
+    assert isinstance(error, HelperError), outcome
+    assert error.short == "Failed"
+    assert "the module's init has not returned after 30 s; it may still finish" \
+        in error.message
+    assert 28 < waited < 60, waited
+    # the queue is free: another operation goes through while the init still sleeps
+    load("dummy")
+    unload("dummy")
+    deadline = time.monotonic() + 60
+    while loaded().get("kmg_sleepy", {}).get("state") != "Live":
+        assert time.monotonic() < deadline, loaded().get("kmg_sleepy")
+        time.sleep(1)
+    log = KernelLog()
+    reply = unload("kmg_sleepy")
+    assert "kmg_sleepy: goodbye" in reply["kernel-log"]
+    same_log(reply["kernel-log"], log.new(), about="kmg_sleepy")
