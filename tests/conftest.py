@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,3 +42,22 @@ def kernel_root() -> Root:
 def kernel_modules(kernel_root: Root) -> list[Path]:
     """Every module file of the real kernel tree, sorted."""
     return sorted(p for p in kernel_root.modules_dir.rglob("*.ko*") if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def system_bus() -> Iterator[Any]:
+    """The helper tier's private system bus (dbus-daemon with the project's policy, real
+    polkitd, the activatable helper on dbus-fast), shared by the client, CLI and window tiers.
+    """
+    from kmgtest import helperbus
+
+    with helperbus.load().private_bus("dbus_fast") as bus:
+        yield bus
+
+
+@pytest.fixture
+def helper_bus_clean(system_bus: Any) -> Iterator[Any]:
+    """:func:`system_bus`, with kmodgui's config files removed after the test."""
+    yield system_bus
+    for path in sorted(system_bus.root.rglob("kmodgui-*.conf")):
+        path.unlink()

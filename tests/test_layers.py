@@ -9,6 +9,7 @@ def test_core_and_cli_import_without_qt() -> None:
     code = (
         "import sys; sys.modules['PySide6'] = None\n"
         "import kmodgui.core.paths, kmodgui.core.names, kmodgui.cli\n"
+        "import kmodgui.client, kmodgui.client.bus, kmodgui.cli.actions\n"
         "import pkgutil, importlib, kmodgui.core\n"
         "for m in pkgutil.iter_modules(kmodgui.core.__path__):\n"
         "    importlib.import_module('kmodgui.core.' + m.name)\n"

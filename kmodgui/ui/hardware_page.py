@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.client import requests
 from kmodgui.core.devices import (
     Candidate,
     CandidateState,
@@ -60,8 +61,10 @@ from kmodgui.core.devices import (
     scan,
 )
 from kmodgui.core.hwids import HardwareNames
+from kmodgui.core.modprobe_config import BlacklistMode
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
+from kmodgui.ui.explain import with_warnings
 from kmodgui.ui.rows_model import RowsModel
 from kmodgui.ui.widgets import aligned_form, value_label
 
@@ -636,14 +639,14 @@ class HardwarePage(QWidget):
             return
         self._set_status(
             translate("HardwarePage", "Loading {module}…").format(module=candidate.module))
-        operation = self._operations.load(candidate.module)
+        operation = self._operations.submit(requests.load(candidate.module))
         self._start(operation, lambda op: self._after_load(op, device, candidate.module))
 
     def load_at_boot(self) -> None:
         candidate = self.selected_candidate()
         if candidate is None or self._operations is None or self._selected is None:
             return
-        operation = self._operations.set_load_at_boot(candidate.module, True)
+        operation = self._operations.submit(requests.set_load_at_boot(candidate.module, True))
         self._start(operation, lambda op: self._report(
             op, translate("HardwarePage", "{module} will be loaded at every boot.").format(
                 module=candidate.module)))
@@ -652,7 +655,8 @@ class HardwarePage(QWidget):
         candidate = self.selected_candidate()
         if candidate is None or self._operations is None or self._selected is None:
             return
-        operation = self._operations.set_blacklist(candidate.module, "none")
+        operation = self._operations.submit(
+            requests.set_blacklist(candidate.module, BlacklistMode.NONE))
         self._start(operation, lambda op: self._report(
             op, translate("HardwarePage", "{module} is no longer blacklisted.").format(
                 module=candidate.module),
@@ -675,7 +679,7 @@ class HardwarePage(QWidget):
 
     def _report(self, operation: Any, success: str, *, rescan: bool = False) -> None:
         if operation.state == "done":
-            self._set_status(success, operation.kernel_log)
+            self._set_status(with_warnings(success, operation.warnings), operation.kernel_log)
             if rescan:
                 self.refresh()
         elif operation.state == "cancelled":

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.client import requests
 from kmodgui.core import catalog as catalog_module
 from kmodgui.core.errors import KmodguiError
 from kmodgui.core.paths import Root
@@ -51,8 +52,6 @@ if TYPE_CHECKING:  # imported when first needed (a quicker start)
 _log = logging.getLogger(__name__)
 
 FIRST_PAINT_MS = 150
-# Operations after which the configuration (not only live state) must be read again.
-CONFIG_METHODS = ("SetPersistentOptions", "SetBlacklist", "SetLoadAtBoot", "RebuildIndex")
 
 
 def modinfo_text(record: ModuleRecord) -> str:
@@ -263,7 +262,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(later, self.load_full_catalog)
         QTimer.singleShot(later, self._after_first_paint)
         if client is not None and capabilities is None:
-            client.call("GetCapabilities", [], self.set_capabilities, lambda _error: None)
+            client.start(requests.get_capabilities(),
+                         lambda result: self.set_capabilities(result.values), lambda _error: None)
 
     def set_capabilities(self, capabilities: dict[str, Any]) -> None:
         """What the helper says the kernel allows (force unload, loading disabled, ...)."""
@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
             self.modules_page.notice.show()
             return None
         try:
-            return self.operations.insert_file(fd, preview.name)
+            return self.operations.submit(requests.insert_file(fd, module=preview.name))
         finally:
             os.close(fd)
 
@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
         if operation.state != "done" or self._closing:
             return
         self.refresh_live()
-        if operation.method in CONFIG_METHODS:
+        if operation.request.changes_configuration:
             self.planner.invalidate()
             self.load_full_catalog()
 
