@@ -224,36 +224,15 @@ def run_load(args: argparse.Namespace) -> int:
     return _call(lambda: requests.load(args.module, params), f"Loaded {args.module}.")
 
 
-def _unload_problem(args: argparse.Namespace, module: str, force: bool) -> str | None:
-    """rmmod's verdict from the loaded-module list, before asking the helper (None: go on)."""
-    from kmodgui.core.loaded import read_proc_modules
-    from kmodgui.core.names import normalize_module_name
-
-    root = root_from_args(args)
-    try:
-        if not root.proc_modules.is_file():
-            return None  # no module support visible: let the helper say what the kernel says
-    except OSError:
-        return None
-    name = normalize_module_name(module)
-    loaded = {m.name: m for m in read_proc_modules(root)}
-    if name not in loaded:
-        return f"Module {name} is not currently loaded"
-    users = [u for u in loaded[name].users if u]
-    if not force and users:
-        return f"Module {name} is in use by: {' '.join(users)}"
-    if not force and loaded[name].refcount:
-        return f"Module {name} is in use"
-    return None
-
-
 def run_unload(args: argparse.Namespace) -> int:
     if args.force and args.with_deps:
         print("kmodgui: --force and --with-deps cannot be combined", file=sys.stderr)
         return ExitCode.USAGE
-    problem = _unload_problem(args, args.module, args.force)
-    if problem:
-        print(f"kmodgui: {problem}", file=sys.stderr)
+    from kmodgui.core.unload import unload_refusal
+
+    refused = unload_refusal(root_from_args(args), args.module, force=args.force)
+    if refused is not None:
+        print(f"kmodgui: {refused.message}", file=sys.stderr)
         return ExitCode.FAILURE
     return _call(lambda: requests.unload(args.module, dependencies=args.with_deps,
                                          force=args.force), f"Unloaded {args.module}.")

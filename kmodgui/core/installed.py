@@ -10,7 +10,8 @@ whole, for listings such as the catalog and "what depends on this module".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,22 @@ def read_symbols(root: Root) -> list[tuple[str, str]]:
 def read_builtin_alias(root: Root) -> list[tuple[str, str]]:
     """``modules.builtin.alias``: (pattern, built-in module) pairs (kmod ≥ 27 trees)."""
     return _alias_lines(root.modules_file("modules.builtin.alias"))
+
+
+def index_is_stale(root: Root, module_files: Iterable[str | os.PathLike[str]]) -> bool:
+    """A module file is newer than ``modules.dep``: depmod has not seen it (as ``depmod -A``
+    decides). No index at all is not "stale" (there is nothing to rebuild from)."""
+    try:
+        built = root.modules_file("modules.dep").stat().st_mtime
+    except OSError:
+        return False
+    for path in module_files:
+        try:
+            if os.stat(path).st_mtime > built:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def read_builtin(root: Root) -> list[str]:

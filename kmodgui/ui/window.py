@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, QSize, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from kmodgui.client import requests
 from kmodgui.core import catalog as catalog_module
+from kmodgui.core import snapshot
 from kmodgui.core.errors import KmodguiError
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
-from kmodgui.ui import snapshot
 from kmodgui.ui.log_page import LogPage
 from kmodgui.ui.module_model import ModuleTableModel
 from kmodgui.ui.modules_page import ModulesPage, PageServices
@@ -44,44 +44,14 @@ from kmodgui.ui.widgets import theme_icon
 
 if TYPE_CHECKING:  # imported when first needed (a quicker start)
     from kmodgui.core.devices import Device
+    from kmodgui.core.file_preview import FilePreview
     from kmodgui.ui.config_page import ConfigPage
     from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-    from kmodgui.ui.file_preview import FilePreview
     from kmodgui.ui.live import LiveWatcher
 
 _log = logging.getLogger(__name__)
 
 FIRST_PAINT_MS = 150
-
-
-def modinfo_text(record: ModuleRecord) -> str:
-    """``modinfo``'s text for a record: exactly what kmod's ``modinfo`` prints for its file
-    (the core's formatter); for a built-in module, the fields the record holds."""
-    if record.path:
-        try:
-            from kmodgui.core.modfile import read_module_info
-            from kmodgui.core.modinfo import format_module
-
-            output = format_module(read_module_info(record.path), filename=record.path)
-            return output.stdout.decode("utf-8", "replace")
-        except (ImportError, KmodguiError, OSError):
-            pass  # the record's own fields below
-    lines = [f"filename:       {record.path or '(builtin)'}"]
-    for key, values in (("alias", record.aliases), ("firmware", record.firmware),
-                        ("author", record.authors)):
-        lines += [f"{key + ':':<16}{v}" for v in values]
-    for key, value in (("description", record.description), ("license", record.license),
-                       ("version", record.version), ("srcversion", record.srcversion),
-                       ("depends", ",".join(record.depends)), ("name", record.name),
-                       ("vermagic", record.vermagic), ("signer", record.signer),
-                       ("sig_key", record.sig_key), ("sig_hashalgo", record.sig_hashalgo)):
-        if value or key == "depends":
-            lines.append(f"{key + ':':<16}{value}")
-    for param in record.parameters:
-        text = param.description or ""
-        lines.append(f"{'parm:':<16}{param.name}:{text} ({param.type})" if param.type
-                     else f"{'parm:':<16}{param.name}:{text}")
-    return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager
@@ -113,20 +83,6 @@ def _cache_is_warm(root: Root) -> bool:
         return cache_file(root).is_file()
     except OSError:
         return False
-
-
-def _softdep_text(entry: Any) -> str:
-    """``pre: a b post: c`` for a softdep entry whose value is kept as lists."""
-    parts = []
-    if getattr(entry, "pre", ()):
-        parts.append("pre: " + " ".join(entry.pre))
-    if getattr(entry, "post", ()):
-        parts.append("post: " + " ".join(entry.post))
-    if not parts and entry.kind == "softdep":
-        # kmod keeps such a line as a softdep with nothing in it: it is the module's first
-        # softdep line all the same, so later ones are not used (modprobe -c shows it).
-        return QCoreApplication.translate("MainWindow", "(empty: no pre: or post:)")
-    return " ".join(parts)
 
 
 class MainWindow(QMainWindow):
@@ -178,7 +134,7 @@ class MainWindow(QMainWindow):
 
             self.planner = Planner(root, self.model.record)
             services = PageServices(root=root, operations=self.operations,
-                                    modinfo_text=modinfo_text, planner=self.planner,
+                                    modinfo_text=self._modinfo_text, planner=self.planner,
                                     devices=self._device_rows,
                                     force_unload=bool(self.capabilities.get("force-unload")),
                                     insert_file=self.preview_and_insert)
@@ -252,7 +208,7 @@ class MainWindow(QMainWindow):
             self.watcher = LiveWatcher(root, parent=self)
             self.watcher.modules_changed.connect(self.refresh_live)
         if self.start_kind != "cold":
-            QTimer.singleShot(0, self.list_ready)
+            QTimer.singleShot(0, self.list_ready.emit)
         # After the first paint (a moment later, so they do not delay it): the full
         # catalog, the search text and the configuration page.
         later = 0 if self.start_kind == "cold" else FIRST_PAINT_MS
@@ -405,48 +361,23 @@ class MainWindow(QMainWindow):
         return changed
 
     def _check_index_age(self) -> None:
-        records = list(self.catalog.records.values())
-        dep = self.root.modules_file("modules.dep")
+        from kmodgui.core.installed import index_is_stale
 
-        def work(_progress: Any) -> object:
-            try:
-                built = dep.stat().st_mtime
-            except OSError:
-                return False
-            for record in records:
-                if record.path:
-                    try:
-                        if os.stat(record.path).st_mtime > built:
-                            return True
-                    except OSError:
-                        continue
-            return False
-
+        root = self.root
+        paths = [r.path for r in self.catalog.records.values() if r.path]
         self.operations.run_in_thread(
-            work, lambda stale: self.modules_page.set_index_stale(bool(stale)),
-            lambda _e: None)
+            lambda _progress: index_is_stale(root, paths),
+            lambda stale: self.modules_page.set_index_stale(bool(stale)), lambda _e: None)
 
     def _update_config_page(self) -> None:
-        from kmodgui.ui.config_page import ConfigRow
+        from kmodgui.core.configuration import read_configuration
 
-        rows: list[ConfigRow] = []
-        try:
-            from kmodgui.core.modprobe_config import ModprobeConfig
+        self.config_page.set_rows(read_configuration(self.root).settings, str(self.root.base))
 
-            config = ModprobeConfig.load(self.root)
-            for e in config.entries:
-                shadow = config.shadowed_by(e)
-                rows.append(ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source,
-                                      shadow.source if shadow is not None else None))
-        except Exception:  # noqa: S110 - the page then shows what the records know
-            pass
-        known = {(r.module, r.source) for r in rows}
-        for record in self.catalog.records.values():
-            for setting in record.settings:
-                if (record.name, setting.source) not in known and setting.kind == "load":
-                    rows.append(ConfigRow(record.name, setting.kind, setting.value,
-                                          setting.source))
-        self.config_page.set_rows(rows, str(self.root.base))
+    def _modinfo_text(self, record: ModuleRecord) -> str:
+        from kmodgui.core.modinfo import modinfo_text  # when first copied (a quicker start)
+
+        return modinfo_text(self.root, record)
 
     # -- devices (for the Aliases tab) -----------------------------------------------------
     def _device_rows(self, record: ModuleRecord) -> Sequence[tuple[str, str, str]]:
@@ -472,7 +403,7 @@ class MainWindow(QMainWindow):
     # -- insert from file -------------------------------------------------------------------
     def preview_and_insert(self, path: str) -> None:
         """Preview ``path`` in the background, then confirm, then send it as a descriptor."""
-        from kmodgui.ui.file_preview import FilePreview, preview_file
+        from kmodgui.core.file_preview import FilePreview, preview_file
 
         root = self.root
         self.operations.run_in_thread(lambda _p: preview_file(path, root),
@@ -480,9 +411,12 @@ class MainWindow(QMainWindow):
                                       lambda e: self._show_preview(
                                           FilePreview(path=path, error=str(e))))
 
-    def _show_preview(self, preview: object) -> InsertFileDialog | None:
+    def _show_preview(self, preview: object) -> None:
+        self._open_preview(preview)
+
+    def _open_preview(self, preview: object) -> InsertFileDialog | None:
+        from kmodgui.core.file_preview import FilePreview
         from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-        from kmodgui.ui.file_preview import FilePreview
 
         if self._closing or not isinstance(preview, FilePreview):
             return None

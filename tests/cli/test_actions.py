@@ -116,8 +116,11 @@ def test_unload_is_checked_against_the_loaded_modules_first(bus: Any) -> None:
     proc.write_text("camellia_x86_64 16384 0 - Live 0x0000000000000000\n"
                     "xts 16384 1 camellia_x86_64, Live 0x0000000000000000\n"
                     "busy 16384 2 - Live 0x0000000000000000\n")
-    tmp_path.chmod(0o755)
-    for module, message in (("xts", "Module xts is in use by: camellia_x86_64"),
+    (tmp_path / "sys" / "module" / "printk" / "parameters").mkdir(parents=True)
+    for directory in (tmp_path, *tmp_path.rglob("*")):
+        directory.chmod(0o755)
+    for module, message in (("printk", "Module printk is builtin."),
+                            ("xts", "Module xts is in use by: camellia_x86_64"),
                             ("busy", "Module busy is in use"),
                             ("nope", "Module nope is not currently loaded")):
         done = kmodgui(bus, "unload", "-b", str(tmp_path), module)
@@ -156,7 +159,7 @@ def test_agent_is_started_only_where_systemctl_would() -> None:
 
 def _agents_for(pid: int) -> list[list[str]]:
     """Command lines of running pkttyagent processes that serve process ``pid``."""
-    proc = Root().proc_modules.parent
+    proc = Root().proc
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from kmodgui.client import HelperResult
+from kmodgui.core.file_preview import kernel_exports, preview_file
 from kmodgui.core.paths import Root
 from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-from kmodgui.ui.file_preview import kernel_exports, preview_file
 
 
 def module_file(root: Root, name: str) -> str:
