@@ -182,6 +182,15 @@ def _trie(pairs: list[tuple[str, str]], rank: dict[str, int] | None = None) -> I
     return IndexFile(build_index(entries), "<text index>")
 
 
+def _is_empty(path: Path) -> bool:
+    """A 0-byte file: kmod 30's depmod writes ``modules.builtin.alias.bin`` so for any kernel
+    without ``modules.builtin.modinfo`` (before 5.2), and kmod reads it as no index."""
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
 class InstalledIndex:
     """libkmod's view of one release directory: the five indexes, opened on first use."""
 
@@ -201,7 +210,9 @@ class InstalledIndex:
         text_name, _ = INDEXES[kind]
         bin_path = self.root.modules_file(text_name + ".bin")
         index: IndexFile | None = None
-        if bin_path.exists():
+        if _is_empty(bin_path):
+            pass  # kmod treats a 0-byte index as absent (depmod writes one for old kernels)
+        elif bin_path.exists():
             index = IndexFile.open(bin_path)
         elif self.root.modules_file(text_name).exists():
             self.warnings.append(f"{bin_path} is missing; reading {text_name} instead "
