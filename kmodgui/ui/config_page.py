@@ -7,6 +7,8 @@ are changed from the module's Configuration tab; the others are read-only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -18,9 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kmodgui.core.configuration import EffectiveSetting
+from kmodgui.core.configuration import EffectiveSetting, read_configuration
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import plain_table, shown_path
+
+if TYPE_CHECKING:
+    from kmodgui.core.catalog import Catalog
+    from kmodgui.core.paths import Root
+    from kmodgui.ui.pages import PageHost
 
 ConfigRow = EffectiveSetting  # one row of the page: a setting in effect, with its source
 
@@ -119,3 +126,26 @@ class ConfigPage(QWidget):
         row = self.selected()
         if row is not None:
             self.module_requested.emit(row.module)
+
+
+class WindowConfigPage(ConfigPage):
+    """The Configuration page in the window: read from the window's root, again whenever
+    the catalog is read again (after a configuration change)."""
+
+    def __init__(self, root: Root, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.read()
+
+    def read(self) -> None:
+        self.set_rows(read_configuration(self.root).settings, str(self.root.base))
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.read()
+
+
+def build(host: PageHost) -> WindowConfigPage:
+    """The Configuration page of the window (see :mod:`kmodgui.ui.pages`)."""
+    page = WindowConfigPage(host.root)
+    page.module_requested.connect(host.show_module)
+    return page

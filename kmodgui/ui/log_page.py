@@ -4,6 +4,7 @@ explanation shown."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -19,6 +20,9 @@ from kmodgui.ui.explain import with_warnings
 from kmodgui.ui.operations import Operation, Operations
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import plain_table
+
+if TYPE_CHECKING:
+    from kmodgui.ui.pages import PageHost
 
 
 class LogPage(QWidget):
@@ -108,3 +112,8 @@ class LogPage(QWidget):
         operation = index.siblingAtColumn(0).data(PAYLOAD_ROLE) if index.isValid() else None
         self.detail.setPlainText(self.describe(operation)
                                  if isinstance(operation, Operation) else "")
+
+
+def build(host: PageHost) -> LogPage:
+    """The Log page of the window (see :mod:`kmodgui.ui.pages`)."""
+    return LogPage(host.operations)

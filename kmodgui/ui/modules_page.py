@@ -50,11 +50,14 @@ from kmodgui.ui.operations import Operation, Operations
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
-if TYPE_CHECKING:  # the dialogs are imported when first opened (a quicker start)
+if TYPE_CHECKING:
     from kmodgui.ui.details.aliases import DeviceMatcher
     from kmodgui.ui.dialogs.error import ErrorDialog
     from kmodgui.ui.dialogs.load import LoadDialog
     from kmodgui.ui.dialogs.unload import UnloadDialog
+    from kmodgui.ui.pages import (
+        PageHost,  # the dialogs are imported when first opened (a quicker start)
+    )
 
 
 @dataclass
@@ -530,3 +533,8 @@ class ModulesPage(QWidget):
         self._keep(dialog)
         dialog.open()
         return dialog
+
+
+def build(host: PageHost) -> ModulesPage:
+    """The Modules page of the window (see :mod:`kmodgui.ui.pages`)."""
+    return ModulesPage(host.model, host.page_services)

@@ -105,7 +105,8 @@ def wait(condition: Callable[[], bool], seconds: float) -> bool:
 
 def main(mode: str, module: str) -> dict[str, Any]:
     """Enable ``module`` on the device waiting for it, with the load done the ``mode`` way."""
-    from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, HardwarePage
+    from kmodgui.ui.device_model import DEVICE_ROLE, NEEDS_DRIVER_ROLE
+    from kmodgui.ui.hardware_page import HardwarePage
     from kmodgui.ui.operations import Operations
 
     _app = QApplication.instance() or QApplication(["guest-enable"])  # kept alive

@@ -19,8 +19,9 @@ from sysfs_roots import make_root
 from kmodgui.client import HelperError, HelperResult, Request, requests
 from kmodgui.core.devices import CandidateState, Device, scan
 from kmodgui.core.paths import Root
-from kmodgui.ui import hardware_page
-from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, DeviceTableModel, HardwarePage
+from kmodgui.ui import device_model, hardware_page
+from kmodgui.ui.device_model import DEVICE_ROLE, NEEDS_DRIVER_ROLE, DeviceTableModel
+from kmodgui.ui.hardware_page import HardwarePage
 from kmodgui.ui.operations import Operations
 
 NIC = "devices/pci0000:00/0000:00:02.0"
@@ -112,7 +113,7 @@ def test_table_filter_and_search(qtbot: Any, pc: Root) -> None:
 
     # Sorting by a column, then back to the scan order.
     page.searchField.clear()
-    page.deviceTable.sortByColumn(hardware_page.Column.BUS, Qt.SortOrder.AscendingOrder)
+    page.deviceTable.sortByColumn(device_model.Column.BUS, Qt.SortOrder.AscendingOrder)
     buses = [d.bus for d in rows(page)]
     assert buses == sorted(buses)
 
@@ -304,8 +305,27 @@ def test_no_driver_highlight_follows_the_palette() -> None:
         palette = QPalette()
         palette.setColor(QPalette.ColorRole.Base, QColor(base))
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
-        tint = hardware_page.warning_background(palette)
+        tint = device_model.warning_background(palette)
         # a warm tint (red above blue), close to the base's lightness, text still readable
         assert tint.red() > tint.blue()
         assert abs(tint.lightness() - QColor(base).lightness()) < 90
         assert abs(tint.lightness() - QColor(text).lightness()) > 110
+
+
+def test_window_gives_the_page_its_full_catalog(qtbot: Any, pc: Root) -> None:
+    """After a cold start the candidates' descriptions come from the full catalog, not the
+    quick one (which has none)."""
+    from kmodgui.ui.window import MainWindow
+
+    window = MainWindow(pc, None, full_catalog=False, use_cache=False, watch=False)
+    qtbot.addWidget(window)
+    page = window.hardware_page
+    assert isinstance(page, HardwarePage)
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
+    select(page, NIC)
+    assert page.candidateModel.row(0)[:2] == ("e1000", "available")
+    assert page.candidateModel.row(0)[2] == ""          # the quick catalog: no descriptions
+    with qtbot.waitSignal(window.catalog_loaded, timeout=60000):
+        window.load_full_catalog()
+    assert page.candidateModel.row(0)[2] == "Intel(R) PRO/1000 Network Driver"
+    window.operations.wait_for_background()

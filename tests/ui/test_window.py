@@ -431,8 +431,7 @@ def test_config_page_marks_lines_kmod_ignores(qtbot: Any, mutable_root: Root) ->
                                         "remove floppy /bin/false\n")
     win = MainWindow(mutable_root, None, full_catalog=False, watch=False)
     qtbot.addWidget(win)
-    win._update_config_page()
-    page = win.config_page
+    page = win.config_page    # built on first use, reading the configuration
     rows = {page.model.row(r)[4]: page.model.row(r) for r in range(page.model.rowCount())}
     assert rows["/etc/modprobe.d/kmodgui-floppy.conf:1"][2] == "/bin/false"
     assert rows["/etc/modprobe.d/zz-local.conf:1"][2] == (
@@ -451,3 +450,15 @@ def test_config_page_marks_lines_kmod_ignores(qtbot: Any, mutable_root: Root) ->
     assert rows[f"{softdep}:6"][2] == (
         f"(empty: no pre: or post:) (ignored: {softdep}:5 comes first)")
     win.close()
+
+
+def test_warnings_of_a_change_are_said(window: Any, client: RecordingClient) -> None:
+    """The helper's warnings (a line elsewhere overrides ours) in the notice and the Log."""
+    warning = "/lib/modprobe.d/00-vendor.conf:3: 'install floppy /bin/true' comes first"
+    client.answer = lambda call: call.on_reply(HelperResult(warnings=[warning]))
+    window.operations.submit(requests.set_blacklist("floppy", "always"))
+    notice = window.modules_page.notice
+    assert not notice.isHidden() and f"Warning: {warning}" in notice.text()
+    log = window.log_page
+    assert log.model.row(0)[3] == "done, with warnings"
+    assert f"Warning: {warning}" in log.describe(window.operations.history[0])
