@@ -1,4 +1,11 @@
-"""Shared fixtures: the real Debian kernel tree and an isolated home for every test."""
+"""Shared fixtures: the real Debian kernel tree, the private system bus, an isolated home for
+every test; and the tier markers, applied from the fixtures a test uses.
+
+A test that uses the kernel tree is marked ``kernel``, one that uses the private bus
+``bus``, one that boots the guest ``guest``: ``pytest -m "not kernel and not bus and not
+guest"`` is the quick check (no fetched kernel, no root, no network). Shared helpers live
+in the ``kmgtest`` package.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +68,20 @@ def helper_bus_clean(system_bus: Any) -> Iterator[Any]:
     yield system_bus
     for path in sorted(system_bus.root.rglob("kmodgui-*.conf")):
         path.unlink()
+
+
+# The fixtures that make a test need a tier (their users are found through the whole fixture
+# closure, so a fixture built on kernel_root marks its users too).
+TIER_FIXTURES = {
+    "kernel": {"kernel_root", "kernel_modules"},
+    "bus": {"system_bus", "helper_bus"},
+    "guest": {"guest", "guest_modules"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in TIER_FIXTURES.items():
+            if used & fixtures and item.get_closest_marker(marker) is None:
+                item.add_marker(getattr(pytest.mark, marker))

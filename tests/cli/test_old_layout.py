@@ -14,8 +14,6 @@ from kmodgui.cli import main
 from kmodgui.cli.info import info
 from kmodgui.core.paths import Root
 
-pytestmark = pytest.mark.kernel
-
 RELEASE = "4.19.0-old"
 MODULES = ("loop", "dummy", "ext4", "jbd2", "mbcache", "crc16")
 BUILTIN = ("kernel/crypto/crc32c_generic.ko", "kernel/fs/configfs/configfs.ko")

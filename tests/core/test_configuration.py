@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from treefiles import write
+from kmgtest.treefiles import write
 
 from kmodgui.core.configuration import read_configuration
 from kmodgui.core.paths import Root

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from fixtures_ko import build_elf, simple_module, trailer, versions_section
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kmgtest.fixtures_ko import build_elf, simple_module, trailer, versions_section
 
 from kmodgui.core.errors import ModuleFileError
 from kmodgui.core.modfile import (
@@ -65,7 +65,6 @@ def test_versions_and_name_in_other_layouts(bits: int, big: bool) -> None:
     assert info_from_image(data, "x.ko").versions == [(0xDEADBEEF, "printk"), (7, "dotted")]
 
 
-@pytest.mark.kernel
 def test_versions_equal_modprobe_dump_modversions(kernel_modules: list[Path]) -> None:
     """kmod's own ``modprobe --dump-modversions`` is the reference for __versions."""
     sample = kernel_modules[::200]
@@ -158,7 +157,6 @@ def test_unreadable_and_missing_files(tmp_path: Path) -> None:
     assert error_errno(info.value) == errno.EISDIR
 
 
-@pytest.mark.kernel
 def test_every_real_module_reads_with_its_own_name(kernel_modules: list[Path]) -> None:
     for path in kernel_modules:
         info = read_module_info(path)
@@ -167,7 +165,6 @@ def test_every_real_module_reads_with_its_own_name(kernel_modules: list[Path]) -
         assert info.signature is not None and info.signature.hash_algo == "sha256", path
 
 
-@pytest.mark.kernel
 def test_signature_cache_equals_a_full_parse(kernel_modules: list[Path]) -> None:
     """The PKCS#7 prefix cache (bulk speed) gives what asn1crypto gives on each file."""
     for path in kernel_modules[::7]:
@@ -178,7 +175,6 @@ def test_signature_cache_equals_a_full_parse(kernel_modules: list[Path]) -> None
         assert parse_pkcs7(raw, cached.offset) == cached, path
 
 
-@pytest.mark.kernel
 def test_bulk_reader_speed_compared_with_modinfo(kernel_modules: list[Path]) -> None:
     """The catalog reads every module: stay within a small factor of kmod's C code."""
     paths = [str(p) for p in kernel_modules]
@@ -195,7 +191,7 @@ def test_bulk_reader_speed_compared_with_modinfo(kernel_modules: list[Path]) -> 
 
 
 def _mutated_modules() -> st.SearchStrategy[bytes]:
-    from fixtures_ko import pkcs7
+    from kmgtest.fixtures_ko import pkcs7
 
     bases = [simple_module("f1") + trailer(pkcs7()), simple_module("f2", bits=32, big=True)]
 

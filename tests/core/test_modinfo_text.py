@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
-
 from kmodgui.core.installed import read_builtin
 from kmodgui.core.modinfo import modinfo_text, record_text
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState
-
-pytestmark = pytest.mark.kernel
 
 
 def modinfo(root: Root, *args: str) -> str:

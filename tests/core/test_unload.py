@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from treefiles import write
+from kmgtest.treefiles import write
 
 from kmodgui.core.installed import index_is_stale
 from kmodgui.core.paths import Root

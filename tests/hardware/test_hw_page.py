@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest.sysfs_roots import make_root
 from PySide6.QtCore import Qt, QTimer
-from sysfs_roots import make_root
 
 from kmodgui.client import HelperError, HelperResult, Request, requests
 from kmodgui.core.devices import CandidateState, Device, scan

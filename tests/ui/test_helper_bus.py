@@ -61,7 +61,6 @@ def test_no_helper_for_another_root(live_root: Root) -> None:
     assert connect_helper(live_root) is None
 
 
-@pytest.mark.bus
 def test_replies_arrive_on_the_gui_thread(qtbot: Any, helper_bus: Any) -> None:
     connection = QDBusConnection.connectToBus(helper_bus.address, "kmodgui-ui-thread")
     assert helper_available(connection)
@@ -76,14 +75,12 @@ def test_replies_arrive_on_the_gui_thread(qtbot: Any, helper_bus: Any) -> None:
     assert isinstance(result.values["modules-disabled"], bool)
 
 
-@pytest.mark.bus
 def test_capabilities_reach_the_window(bus_window: Any) -> None:
     caps = bus_window.capabilities
     assert isinstance(caps["force-unload"], bool)
     assert bus_window.modules_page.services.force_unload == caps["force-unload"]
 
 
-@pytest.mark.bus
 def test_load_reaches_the_helper_and_the_failure_is_explained(qtbot: Any, bus_window: Any,
                                                               helper_bus: Any) -> None:
     page = bus_window.modules_page
@@ -104,7 +101,6 @@ def test_load_reaches_the_helper_and_the_failure_is_explained(qtbot: Any, bus_wi
     assert bus_window.log_page.model.row(0)[3].startswith("failed")
 
 
-@pytest.mark.bus
 def test_configuration_writes_go_through(qtbot: Any, bus_window: Any, helper_bus: Any) -> None:
     ops = bus_window.operations
     operation = finish(qtbot, bus_window,
@@ -125,7 +121,6 @@ def test_configuration_writes_go_through(qtbot: Any, bus_window: Any, helper_bus
     assert "blacklist psmouse" in written.read_text()
 
 
-@pytest.mark.bus
 def test_bad_arguments_are_refused_without_a_crash(qtbot: Any, bus_window: Any) -> None:
     operation = finish(qtbot, bus_window,
                        lambda: bus_window.operations.submit(
@@ -141,7 +136,6 @@ def _left() -> Any:
     return Qt.MouseButton.LeftButton
 
 
-@pytest.mark.bus
 def test_connect_helper_on_this_system(qapp: Any, helper_bus: Any, tmp_path: Path) -> None:
     """For the running system (not an image), a bus with the helper gives a client; a bus
     without it (here: nothing activatable there) gives None, so the window is read-only."""
