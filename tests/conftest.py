@@ -79,8 +79,16 @@ TIER_FIXTURES = {
 }
 
 
+# Known leaks in test code owned elsewhere, excepted from "warnings are errors" until fixed:
+# tests/helper/test_helper_polkit.py's fake_bus never closes the fake polkit's stdout pipe.
+LEAKS = {"tests/helper/test_helper_polkit.py": "ignore:unclosed file:ResourceWarning"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        leak = LEAKS.get(item.nodeid.split("::", 1)[0])
+        if leak is not None:
+            item.add_marker(pytest.mark.filterwarnings(leak))
         used = set(getattr(item, "fixturenames", ()))
         for marker, fixtures in TIER_FIXTURES.items():
             if used & fixtures and item.get_closest_marker(marker) is None:

@@ -3,7 +3,8 @@
 The window's QtDBus transport and the CLI's dbus-fast transport run as
 'nobody' on the shared private bus (real dbus-daemon with the project's bus
 policy, real polkitd, the activated helper; see tests/conftest.py). The test
-rules grant 'nobody' the configuration of module 'dummy' only.
+rules grant 'nobody' the configuration of module 'dummy' only. Each transport on its own,
+on both helper libraries, and the asynchronous Qt calls: tests/helper/test_helper_client.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kmgtest import helperbus
 
 pytestmark = pytest.mark.bus
 
@@ -103,45 +103,3 @@ def test_both_transports_give_the_same_answers(helper_bus_clean: Any) -> None:
         assert all("files" in undo for undo in out["undo"])
         assert not modprobe.exists() and not boot.exists()
     assert seen["qt"] == seen["bus"]
-
-
-@pytest.mark.parametrize("transport", ["qt", "bus"])
-def test_helper_not_installed_is_told_apart(transport: str) -> None:
-    with helperbus.load().private_bus("dbus_fast", polkit=False, helper=False) as bare:
-        out = run_client(bare, transport, "caps")
-    assert out["caps"]["name"] == "org.freedesktop.DBus.Error.ServiceUnknown"
-    assert out["caps"]["not_installed"] and not out["caps"]["not_authorized"]
-    assert "make -C packaging install" in out["caps"]["hint"]
-
-
-def test_asynchronous_calls_report_on_signals(qtbot: Any, helper_bus_clean: Any) -> None:
-    from PySide6.QtDBus import QDBusConnection
-
-    from kmodgui.client import HelperError, HelperResult, requests
-    from kmodgui.client.qt import QtClient
-
-    bus = helper_bus_clean
-    connection = QDBusConnection.connectToBus(bus.address, "kmodgui-test-async")
-    try:
-        client = QtClient(connection)
-        call = client.start(requests.get_capabilities())
-        with qtbot.waitSignal(call.succeeded, timeout=20000) as caps:
-            pass
-        assert set(caps.args[0].values) >= {"version", "kernel-release", "force-unload"}
-        # root is authorised by polkit; the module does not exist under the helper's root
-        call = client.start(requests.load("kmodgui_absent", ["a=1"]))
-        with qtbot.waitSignal(call.failed, timeout=20000) as failed:
-            pass
-        error = failed.args[0]
-        assert isinstance(error, HelperError) and error.short_name == "NotFound"
-        call = client.start(requests.set_load_at_boot("kmodgui_async", True))
-        with qtbot.waitSignal(call.succeeded, timeout=20000) as done:
-            pass
-        result = done.args[0]
-        assert isinstance(result, HelperResult)
-        target = bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_async.conf"
-        assert result.files == [str(target)] and target.exists()
-        assert client.run(requests.set_load_at_boot("kmodgui_async", False)).files == \
-            [str(target)]
-    finally:
-        QDBusConnection.disconnectFromBus("kmodgui-test-async")
