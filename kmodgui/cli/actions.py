@@ -19,16 +19,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kmodgui.cli import add_root_arguments, root_from_args
 from kmodgui.cli.exitcodes import ExitCode
-
-if TYPE_CHECKING:  # Qt is imported only when a command runs
-    from kmodgui.client import HelperClient, HelperError, HelperResult, Request
+from kmodgui.client import requests
+from kmodgui.client.errors import HelperError
+from kmodgui.client.requests import HelperResult, Request
+from kmodgui.core.modprobe_config import BlacklistMode
 
 AGENT_TIMEOUT = 5.0
-BLACKLIST_MODES = ("none", "autoload", "always")
 
 
 # --- arguments ------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
     p = add("blacklist", "keep a module from loading automatically (autoload) or at all "
             "(always); none undoes it", run_blacklist)
     p.add_argument("module")
-    p.add_argument("mode", choices=BLACKLIST_MODES)
+    p.add_argument("mode", choices=[m.value for m in BlacklistMode])
 
     p = add("boot", "load a module at every boot (modules-load.d) or not", run_boot)
     p.add_argument("module")
@@ -149,12 +149,6 @@ def text_agent() -> Iterator[None]:
 
 # --- running and reporting ----------------------------------------------------------------
 
-def _client() -> HelperClient:
-    from kmodgui.client import HelperClient
-
-    return HelperClient()
-
-
 def report_error(error: HelperError, out: Any = None) -> None:
     """The message, the kernel's own words, then what to do next."""
     out = out or sys.stderr
@@ -168,6 +162,7 @@ def report_error(error: HelperError, out: Any = None) -> None:
 
 
 def report_result(done: str, result: HelperResult) -> None:
+    """The success line, the tool's output, the kernel's words, the files; warnings on stderr."""
     print(done)
     if result.output.strip():
         print(result.output.rstrip())
@@ -175,27 +170,26 @@ def report_result(done: str, result: HelperResult) -> None:
         print(f"kernel: {line}")
     for path in result.files:
         print(f"changed: {path}")
+    sys.stdout.flush()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
-def _call(request_factory: Callable[[], Request], done: str) -> int:
-    from kmodgui.client import HelperError
+def send(request: Request) -> HelperResult:
+    """Carry ``request`` to the helper over dbus-fast (no Qt), with a polkit text agent."""
+    from kmodgui.client.bus import BusClient
 
+    with text_agent():
+        return BusClient().run(request)
+
+
+def _call(make_request: Callable[[], Request], done: str) -> int:
     try:
-        request = request_factory()
-    except OSError as exc:
-        print(f"kmodgui: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
-        return ExitCode.FAILURE
-    client = _client()
-    try:
-        with text_agent():
-            result = client.run(request)
+        result = send(make_request())
     except HelperError as error:
         report_error(error)
         return ExitCode.FAILURE
-    from kmodgui.client import HelperResult
-
-    if isinstance(result, HelperResult):
-        report_result(done, result)
+    report_result(done, result)
     return ExitCode.OK
 
 
@@ -218,8 +212,6 @@ def _module_known(args: argparse.Namespace, module: str) -> str | None:
 # --- the commands -----------------------------------------------------------------------
 
 def run_load(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
     try:
         params = _params(args.params)
     except argparse.ArgumentTypeError as exc:
@@ -229,67 +221,46 @@ def run_load(args: argparse.Namespace) -> int:
     if problem:
         print(f"kmodgui: {problem}", file=sys.stderr)
         return ExitCode.FAILURE
-    return _call(lambda: client.load(args.module, params), f"Loaded {args.module}.")
-
-
-def _unload_problem(args: argparse.Namespace, module: str, force: bool) -> str | None:
-    """rmmod's verdict from the loaded-module list, before asking the helper (None: go on)."""
-    from kmodgui.core.loaded import read_proc_modules
-    from kmodgui.core.names import normalize_module_name
-
-    root = root_from_args(args)
-    try:
-        if not root.proc_modules.is_file():
-            return None  # no module support visible: let the helper say what the kernel says
-    except OSError:
-        return None
-    name = normalize_module_name(module)
-    loaded = {m.name: m for m in read_proc_modules(root)}
-    if name not in loaded:
-        return f"Module {name} is not currently loaded"
-    users = [u for u in loaded[name].users if u]
-    if not force and users:
-        return f"Module {name} is in use by: {' '.join(users)}"
-    if not force and loaded[name].refcount:
-        return f"Module {name} is in use"
-    return None
+    return _call(lambda: requests.load(args.module, params), f"Loaded {args.module}.")
 
 
 def run_unload(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
     if args.force and args.with_deps:
         print("kmodgui: --force and --with-deps cannot be combined", file=sys.stderr)
         return ExitCode.USAGE
-    problem = _unload_problem(args, args.module, args.force)
-    if problem:
-        print(f"kmodgui: {problem}", file=sys.stderr)
+    from kmodgui.core.unload import unload_refusal
+
+    refused = unload_refusal(root_from_args(args), args.module, force=args.force)
+    if refused is not None:
+        print(f"kmodgui: {refused.message}", file=sys.stderr)
         return ExitCode.FAILURE
-    return _call(lambda: client.unload(args.module, dependencies=args.with_deps,
-                                       force=args.force), f"Unloaded {args.module}.")
+    return _call(lambda: requests.unload(args.module, dependencies=args.with_deps,
+                                         force=args.force), f"Unloaded {args.module}.")
 
 
 def run_insert(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
     try:
         params = _params(args.params)
     except argparse.ArgumentTypeError as exc:
         print(f"kmodgui: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    return _call(lambda: client.insert_file(args.file, params), f"Loaded {args.file}.")
+    try:
+        fd = os.open(args.file, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        print(f"kmodgui: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return ExitCode.FAILURE
+    try:
+        return _call(lambda: requests.insert_file(fd, params), f"Loaded {args.file}.")
+    finally:
+        os.close(fd)
 
 
 def run_set_param(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
-    return _call(lambda: client.set_parameter(args.module, args.parameter, args.value),
+    return _call(lambda: requests.set_parameter(args.module, args.parameter, args.value),
                  f"Set {args.module}.{args.parameter} to {args.value}.")
 
 
 def run_options(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
     try:
         params = dict(p.split("=", 1) for p in _params(args.params))
     except argparse.ArgumentTypeError as exc:
@@ -297,26 +268,21 @@ def run_options(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     done = (f"Options of {args.module} set." if params
             else f"Options of {args.module} removed.")
-    return _call(lambda: client.set_persistent_options(args.module, params), done)
+    return _call(lambda: requests.set_persistent_options(args.module, params), done)
 
 
 def run_blacklist(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
-    return _call(lambda: client.set_blacklist(args.module, args.mode),
+    return _call(lambda: requests.set_blacklist(args.module, args.mode),
                  f"Blacklist mode of {args.module}: {args.mode}.")
 
 
 def run_boot(args: argparse.Namespace) -> int:
-    from kmodgui import client
-
     enabled = args.state == "on"
-    return _call(lambda: client.set_load_at_boot(args.module, enabled),
+    return _call(lambda: requests.set_load_at_boot(args.module, enabled),
                  f"{args.module} {'will' if enabled else 'will not'} be loaded at boot.")
 
 
 def run_depmod(args: argparse.Namespace) -> int:
-    from kmodgui import client
     from kmodgui.core.paths import Root
 
     root = Root.create(None, args.release)
@@ -324,5 +290,5 @@ def run_depmod(args: argparse.Namespace) -> int:
         print(f"kmodgui: no modules are installed for kernel {root.release} "
               f"({root.modules_dir})", file=sys.stderr)
         return ExitCode.FAILURE
-    return _call(lambda: client.rebuild_index(root.release),
+    return _call(lambda: requests.rebuild_index(root.release),
                  f"Rebuilt the module index of {root.release}.")

@@ -82,12 +82,10 @@ def as_text(modprobe: ModprobeConfig, load: ModulesLoad) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kmodgui.core.modprobe_config import ModprobeConfig
-    from kmodgui.core.modules_load import ModulesLoad
+    from kmodgui.core.configuration import read_configuration
 
-    root = root_from_args(args)
-    modprobe = ModprobeConfig.load(root, args.config)
-    load = ModulesLoad.load(root)
+    config = read_configuration(root_from_args(args), args.config)
+    modprobe, load = config.modprobe, config.modules_load
     if args.json:
         json.dump(as_json(modprobe, load), sys.stdout, indent=2)
         sys.stdout.write("\n")

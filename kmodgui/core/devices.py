@@ -190,7 +190,7 @@ def _device(root: Root, path: Path, bus: str, bindable: bool) -> Device | None:
     modalias = _modalias(path, uevent)
     if modalias is None:
         return None
-    real_sys, real = os.path.realpath(root.sys_bus.parent), os.path.realpath(path)
+    real_sys, real = os.path.realpath(root.sys), os.path.realpath(path)
     inside = real.startswith(real_sys + os.sep)
     syspath = Path(os.path.relpath(real, real_sys)).as_posix() if inside else real
     driver, module, builtin = _driver(path, root.sys_module)
@@ -229,7 +229,7 @@ def read_devices(root: Root) -> list[Device]:
             device = _device(root, real, bus.name, True)
             if device is not None:
                 devices.append(device)
-    sys_devices = root.sys_bus.parent / "devices"
+    sys_devices = root.sys_devices
     for directory, subdirs, files in os.walk(sys_devices):
         subdirs.sort()
         if "modalias" not in files or os.path.realpath(directory) in seen:
@@ -245,7 +245,7 @@ def read_devices(root: Root) -> list[Device]:
 
 def read_device(root: Root, syspath: str) -> Device | None:
     """Read one device again (after a load: is a driver bound now?); None if it is gone."""
-    path = root.sys_bus.parent / syspath
+    path = root.sys / syspath
     if not path.is_dir():
         return None
     subsystem, is_bus = _subsystem(path)
@@ -255,7 +255,7 @@ def read_device(root: Root, syspath: str) -> Device | None:
 def network_interfaces(root: Root, syspath: str) -> list[str]:
     """Network interfaces the device provides (its ``net/`` children), e.g. ``["eth0"]``."""
     try:
-        return sorted(p.name for p in (root.sys_bus.parent / syspath / "net").iterdir())
+        return sorted(p.name for p in (root.sys / syspath / "net").iterdir())
     except OSError:
         return []
 
@@ -311,7 +311,7 @@ def _usb_names(device: Device, db: IdDatabase | None, root: Root) -> None:
             device.kind = db.device_class(fields["ic"])
     if device.product is None:
         # The interface's parent (the USB device) carries the strings the device reports.
-        parent = (root.sys_bus.parent / device.syspath).parent
+        parent = (root.sys / device.syspath).parent
         device.vendor = device.vendor or _read(parent / "manufacturer")
         device.product = _read(parent / "product")
 
@@ -339,7 +339,7 @@ def add_names(devices: Sequence[Device], root: Root, names: HardwareNames | None
         elif prefix == "hid":
             _hid_names(device, names.database("usb"))
         elif device.bus == "scsi":    # the INQUIRY strings: "ATA" "QEMU HARDDISK"
-            path = root.sys_bus.parent / device.syspath
+            path = root.sys / device.syspath
             device.vendor = (_read(path / "vendor") or "").strip() or None
             device.product = (_read(path / "model") or "").strip() or None
     # A virtio device is the function of its transport's PCI device ("Virtio console").

@@ -10,7 +10,8 @@ whole, for listings such as the catalog and "what depends on this module".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,22 @@ def read_builtin_alias(root: Root) -> list[tuple[str, str]]:
     return _alias_lines(root.modules_file("modules.builtin.alias"))
 
 
+def index_is_stale(root: Root, module_files: Iterable[str | os.PathLike[str]]) -> bool:
+    """A module file is newer than ``modules.dep``: depmod has not seen it (as ``depmod -A``
+    decides). No index at all is not "stale" (there is nothing to rebuild from)."""
+    try:
+        built = root.modules_file("modules.dep").stat().st_mtime
+    except OSError:
+        return False
+    for path in module_files:
+        try:
+            if os.stat(path).st_mtime > built:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def read_builtin(root: Root) -> list[str]:
     """``modules.builtin``: names of the modules compiled into the kernel, in file order."""
     return [module_name_from_path(line) for _, line in _lines(root.modules_file("modules.builtin"))]
@@ -165,6 +182,15 @@ def _trie(pairs: list[tuple[str, str]], rank: dict[str, int] | None = None) -> I
     return IndexFile(build_index(entries), "<text index>")
 
 
+def _is_empty(path: Path) -> bool:
+    """A 0-byte file: kmod 30's depmod writes ``modules.builtin.alias.bin`` so for any kernel
+    without ``modules.builtin.modinfo`` (before 5.2), and kmod reads it as no index."""
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
 class InstalledIndex:
     """libkmod's view of one release directory: the five indexes, opened on first use."""
 
@@ -184,7 +210,9 @@ class InstalledIndex:
         text_name, _ = INDEXES[kind]
         bin_path = self.root.modules_file(text_name + ".bin")
         index: IndexFile | None = None
-        if bin_path.exists():
+        if _is_empty(bin_path):
+            pass  # kmod treats a 0-byte index as absent (depmod writes one for old kernels)
+        elif bin_path.exists():
             index = IndexFile.open(bin_path)
         elif self.root.modules_file(text_name).exists():
             self.warnings.append(f"{bin_path} is missing; reading {text_name} instead "

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kmodgui.core.modfile import ModuleInfo
+from kmodgui.core.errors import KmodguiError
+from kmodgui.core.modfile import ModuleInfo, read_module_info
+from kmodgui.core.paths import Root
+from kmodgui.core.records import ModuleRecord
 from kmodgui.core.signature import ModuleSignature, hex_colons
 
 ENC = "surrogateescape"
@@ -189,3 +192,42 @@ def format_module(info: ModuleInfo, *, filename: str, field_name: str | None = N
     """``modinfo`` of one module file already read."""
     return format_entries(info_entries(info), filename=filename, field_name=field_name,
                           separator=separator)
+
+
+def modinfo_text(root: Root, record: ModuleRecord) -> str:
+    """What kmod's ``modinfo`` prints for ``record``: from its file, or for a built-in
+    module from ``modules.builtin.modinfo``; when neither can be read, the fields the
+    record holds, in modinfo's layout."""
+    from kmodgui.core.builtin_modinfo import read_builtin_modinfo
+
+    try:
+        if record.path:
+            out = format_module(read_module_info(record.path), filename=record.path)
+            return out.stdout.decode("utf-8", "replace")
+        entries = read_builtin_modinfo(root, record.name)
+        if entries is not None:
+            out = format_entries(entries, filename="(builtin)", builtin_name=record.name)
+            return out.stdout.decode("utf-8", "replace")
+    except (KmodguiError, OSError):
+        pass  # the record's own fields below
+    return record_text(record)
+
+
+def record_text(record: ModuleRecord) -> str:
+    """A record's fields in modinfo's layout (a file that can no longer be read)."""
+    lines = [f"filename:       {record.path or '(builtin)'}"]
+    for key, values in (("alias", record.aliases), ("firmware", record.firmware),
+                        ("author", record.authors)):
+        lines += [f"{key + ':':<16}{v}" for v in values]
+    for key, value in (("description", record.description), ("license", record.license),
+                       ("version", record.version), ("srcversion", record.srcversion),
+                       ("depends", ",".join(record.depends)), ("name", record.name),
+                       ("vermagic", record.vermagic), ("signer", record.signer),
+                       ("sig_key", record.sig_key), ("sig_hashalgo", record.sig_hashalgo)):
+        if value or key == "depends":
+            lines.append(f"{key + ':':<16}{value}")
+    for param in record.parameters:
+        text = param.description or ""
+        lines.append(f"{'parm:':<16}{param.name}:{text} ({param.type})" if param.type
+                     else f"{'parm:':<16}{param.name}:{text}")
+    return "\n".join(lines) + "\n"

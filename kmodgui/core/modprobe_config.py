@@ -27,6 +27,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
@@ -517,3 +518,16 @@ def open_config_file(path: Path) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+class BlacklistMode(StrEnum):
+    """How far a module is kept from loading: the helper's ``SetBlacklist`` modes.
+
+    ``autoload`` is a ``blacklist`` line (no alias-based loads, but a load by
+    name or as a dependency still works); ``always`` adds ``install M /bin/false``
+    so that modprobe never loads it.
+    """
+
+    NONE = "none"
+    AUTOLOAD = "autoload"
+    ALWAYS = "always"

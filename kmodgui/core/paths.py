@@ -57,20 +57,49 @@ class Root:
         return self.base.resolve() == Path("/")
 
     @property
+    def proc(self) -> Path:
+        """``/proc``: ``modules``, ``cmdline``, ``config.gz``, ``sys/kernel/…``."""
+        return self.path("/proc")
+
+    @property
+    def sys(self) -> Path:
+        """``/sys``: ``module``, ``bus``, ``devices``, ``kernel/security``."""
+        return self.path("/sys")
+
+    @property
+    def boot(self) -> Path:
+        """``/boot``: ``config-<release>``, ``System.map-<release>``."""
+        return self.path("/boot")
+
+    @property
     def proc_modules(self) -> Path:
-        return self.path("/proc/modules")
+        return self.proc / "modules"
 
     @property
     def sys_module(self) -> Path:
-        return self.path("/sys/module")
+        return self.sys / "module"
 
     @property
     def sys_bus(self) -> Path:
-        return self.path("/sys/bus")
+        return self.sys / "bus"
+
+    @property
+    def sys_devices(self) -> Path:
+        return self.sys / "devices"
 
     @property
     def kernel_cmdline(self) -> Path:
-        return self.path("/proc/cmdline")
+        return self.proc / "cmdline"
+
+    @property
+    def kernel_config(self) -> Path:
+        """``/boot/config-<release>``: the configuration the kernel was built with."""
+        return self.boot / f"config-{self.release}"
+
+    @property
+    def system_map(self) -> Path:
+        """``/boot/System.map-<release>``: the kernel's symbol table."""
+        return self.boot / f"System.map-{self.release}"
 
     @property
     def modules_root(self) -> Path:

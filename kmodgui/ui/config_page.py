@@ -7,7 +7,7 @@ are changed from the module's Configuration tab; the others are read-only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,25 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kmodgui.core.names import OWN_CONFIG_PREFIX
-from kmodgui.core.records import Source
+from kmodgui.core.configuration import EffectiveSetting, read_configuration
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import plain_table, shown_path
 
+if TYPE_CHECKING:
+    from kmodgui.core.catalog import Catalog
+    from kmodgui.core.paths import Root
+    from kmodgui.ui.pages import PageHost
 
-@dataclass(frozen=True)
-class ConfigRow:
-    module: str
-    kind: str
-    value: str
-    source: Source
-    # The earlier line that makes this one ineffective: kmod uses only the first
-    # softdep, install or remove line for a module (``ModprobeConfig.shadowed_by``).
-    shadowed_by: Source | None = None
-
-    @property
-    def ours(self) -> bool:
-        return self.source.file.rsplit("/", 1)[-1].startswith(OWN_CONFIG_PREFIX)
+ConfigRow = EffectiveSetting  # one row of the page: a setting in effect, with its source
 
 
 class ConfigPage(QWidget):
@@ -113,11 +104,16 @@ class ConfigPage(QWidget):
 
     def _value_text(self, row: ConfigRow, base: str) -> str:
         """The value, and for a line kmod never uses, the line it uses instead."""
+        value = row.value
+        if row.kind == "softdep" and not value:
+            # kmod keeps such a line as a softdep with nothing in it: it is the module's first
+            # softdep line all the same, so later ones are not used (modprobe -c shows it).
+            value = self.tr("(empty: no pre: or post:)")
         if row.shadowed_by is None:
-            return row.value
+            return value
         first = f"{shown_path(base, row.shadowed_by.file)}:{row.shadowed_by.line}"
         text = self.tr("%1 (ignored: %2 comes first)").replace("%2", first)
-        return text.replace("%1", row.value)
+        return text.replace("%1", value)
 
     def selected(self) -> ConfigRow | None:
         rows = self.table.selectionModel().selectedRows()
@@ -130,3 +126,26 @@ class ConfigPage(QWidget):
         row = self.selected()
         if row is not None:
             self.module_requested.emit(row.module)
+
+
+class WindowConfigPage(ConfigPage):
+    """The Configuration page in the window: read from the window's root, again whenever
+    the catalog is read again (after a configuration change)."""
+
+    def __init__(self, root: Root, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.read()
+
+    def read(self) -> None:
+        self.set_rows(read_configuration(self.root).settings, str(self.root.base))
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.read()
+
+
+def build(host: PageHost) -> WindowConfigPage:
+    """The Configuration page of the window (see :mod:`kmodgui.ui.pages`)."""
+    page = WindowConfigPage(host.root)
+    page.module_requested.connect(host.show_module)
+    return page

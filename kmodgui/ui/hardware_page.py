@@ -8,34 +8,29 @@ driver" loads a candidate through the helper and then says whether the
 device is now bound; "Load at boot" and "Unblacklist" fix the next boot.
 
 Its collaborators are narrow: a :class:`~kmodgui.core.paths.Root` to read
-sysfs, a catalog (anything with ``records``: name → ModuleRecord) for the
-candidates' states, and the window's :class:`~kmodgui.ui.operations.Operations`
-(``load``, ``set_load_at_boot``, ``set_blacklist``, ``run_in_thread`` and its
-``operation_finished`` signal). Without operations the page is read-only.
+sysfs, the window's :class:`~kmodgui.core.catalog.Catalog` for the
+candidates' descriptions (a newer one arrives through :meth:`HardwarePage.set_catalog`),
+and the window's :class:`~kmodgui.ui.operations.Operations` (``submit``,
+``run_in_thread`` and its ``operation_finished`` signal). Without operations the
+page is read-only. The device list's model is :mod:`kmodgui.ui.device_model`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from enum import IntEnum
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QItemSelection,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -49,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.client import requests
 from kmodgui.core.devices import (
     Candidate,
     CandidateState,
@@ -60,16 +56,27 @@ from kmodgui.core.devices import (
     scan,
 )
 from kmodgui.core.hwids import HardwareNames
+from kmodgui.core.modprobe_config import BlacklistMode
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
+from kmodgui.ui.device_model import (
+    DEVICE_ROLE,
+    Column,
+    DeviceFilterProxy,
+    DeviceTableModel,
+    candidate_label,
+    driver_label,
+    enable_choice,
+)
+from kmodgui.ui.explain import with_warnings
+from kmodgui.ui.operations import Operations
 from kmodgui.ui.rows_model import RowsModel
 from kmodgui.ui.widgets import aligned_form, value_label
 
-Index = QModelIndex | QPersistentModelIndex
-
-DEVICE_ROLE = Qt.ItemDataRole.UserRole + 1        # the Device of the row
-NEEDS_DRIVER_ROLE = Qt.ItemDataRole.UserRole + 2  # bool: no driver bound, candidates exist
-SORT_ROLE = Qt.ItemDataRole.UserRole + 3          # a comparable key for the column
+if TYPE_CHECKING:
+    from kmodgui.core.catalog import Catalog
+    from kmodgui.ui.operations import Operations
+    from kmodgui.ui.pages import PageHost
 
 # How long to wait for the kernel to bind a driver after its module loaded
 # (USB and some PCI drivers probe asynchronously).
@@ -79,189 +86,6 @@ BIND_POLL_MS = 200
 
 # Spelled out at each string (lupdate reads literal translate("Context", "text") calls).
 translate = QCoreApplication.translate
-
-
-class Column(IntEnum):
-    DEVICE = 0
-    BUS = 1
-    DRIVER = 2
-    CANDIDATES = 3
-    NAME = 4
-
-
-def candidate_label(candidate: Candidate) -> str:
-    """The state of a candidate in words, with the blacklist's file when there is one."""
-    words = {
-        CandidateState.LOADED: translate("HardwarePage", "loaded"),
-        CandidateState.BUILTIN: translate("HardwarePage", "built-in"),
-        CandidateState.BLACKLISTED: translate("HardwarePage", "blacklisted"),
-        CandidateState.AVAILABLE: translate("HardwarePage", "available"),
-        CandidateState.UNKNOWN: translate("HardwarePage", "not installed"),
-    }[candidate.state]
-    if candidate.blacklisted_by:
-        files = ", ".join(str(s) for s in candidate.blacklisted_by)
-        if candidate.state == CandidateState.BLACKLISTED:
-            return translate("HardwarePage", "blacklisted in {files}").format(files=files)
-        return translate("HardwarePage", "{state}; blacklisted in {files}").format(
-            state=words, files=files)
-    return words
-
-
-def driver_label(device: Device) -> str:
-    if device.driver is None:
-        return translate("HardwarePage", "No driver") if device.bindable else "—"
-    if device.driver_builtin:
-        return translate("HardwarePage", "{driver} (built-in)").format(driver=device.driver)
-    if device.driver_module and device.driver_module != device.driver.replace("-", "_"):
-        return translate("HardwarePage", "{driver} (module {module})").format(driver=device.driver,
-                                                        module=device.driver_module)
-    return device.driver
-
-
-def enable_choice(device: Device) -> Candidate | None:
-    """The candidate "Enable driver" loads: the first one not already in the kernel."""
-    for candidate in device.candidates:
-        if candidate.state in (CandidateState.AVAILABLE, CandidateState.BLACKLISTED):
-            return candidate
-    return None
-
-
-WARNING_HUE = QColor(240, 165, 0)  # amber: a device waiting for a driver
-WARNING_MIX = 0.22                  # how much of it is blended into the base colour
-
-
-def warning_background(palette: QPalette) -> QColor:
-    """A calm amber tint of the palette's base colour: pale on a light theme, dark
-    ochre on a dark one, so the palette's own text colour stays readable on it."""
-    base = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Base)
-    mix = WARNING_MIX
-    return QColor.fromRgbF(
-        base.redF() * (1 - mix) + WARNING_HUE.redF() * mix,
-        base.greenF() * (1 - mix) + WARNING_HUE.greenF() * mix,
-        base.blueF() * (1 - mix) + WARNING_HUE.blueF() * mix)
-
-
-def _highlighted(device: Device) -> bool:
-    """No driver, and a module that could drive it exists: the rows worth a look."""
-    return device.needs_driver and bool(device.candidates)
-
-
-class DeviceTableModel(QAbstractTableModel):
-    """One row per device; devices that need a driver carry a highlight."""
-
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._devices: list[Device] = []
-
-    def set_devices(self, devices: Sequence[Device]) -> None:
-        self.beginResetModel()
-        self._devices = list(devices)
-        self.endResetModel()
-
-    def devices(self) -> list[Device]:
-        return list(self._devices)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._devices)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(Column)):
-            return (translate("HardwarePage", "Device"), translate("HardwarePage", "Bus"),
-                    translate("HardwarePage", "Driver"),
-                    translate("HardwarePage", "Candidate modules"),
-                    translate("HardwarePage", "Kernel name"))[section]
-        return None
-
-    def _text(self, device: Device, column: int) -> str:
-        if column == Column.DEVICE:
-            return device.description
-        if column == Column.BUS:
-            return device.bus
-        if column == Column.DRIVER:
-            return driver_label(device)
-        if column == Column.CANDIDATES:
-            return ", ".join(device.candidate_names())
-        return device.name
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._devices):
-            return None
-        device = self._devices[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(device, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.DEVICE:
-                return f"{device.description}\n{device.modalias}"
-            return self._text(device, column)
-        if role == DEVICE_ROLE:
-            return device
-        if role == NEEDS_DRIVER_ROLE:
-            return _highlighted(device)
-        if role == SORT_ROLE:
-            if column == Column.DEVICE:
-                return (0 if device.needs_driver and device.candidates else
-                        1 if device.needs_driver else 2, device.description.casefold())
-            return self._text(device, column).casefold()
-        if _highlighted(device):
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(warning_background(QGuiApplication.palette()))
-            if role == Qt.ItemDataRole.FontRole and column == Column.DRIVER:
-                font = QFont()
-                font.setBold(True)
-                return font
-        return None
-
-
-class DeviceFilterProxy(QSortFilterProxyModel):
-    """Filters by bus (exact) and by words (every word in name, IDs, modalias, driver, modules)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._bus = ""
-        self._words: list[str] = []
-        self.setSortRole(SORT_ROLE)
-
-    def set_bus(self, bus: str) -> None:
-        self.beginFilterChange()
-        self._bus = bus
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_search(self, text: str) -> None:
-        self.beginFilterChange()
-        self._words = text.casefold().split()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        device = model.data(model.index(source_row, 0, source_parent), DEVICE_ROLE)
-        if not isinstance(device, Device):
-            return False
-        if self._bus and device.bus != self._bus:
-            return False
-        if not self._words:
-            return True
-        haystack = " ".join((
-            device.description, device.name, device.bus, device.modalias, device.ids,
-            device.kind or "", device.driver or "", device.driver_module or "",
-            " ".join(device.candidate_names()),
-            translate("HardwarePage", "no driver") if device.needs_driver else "",
-        )).casefold()
-        return all(word in haystack for word in self._words)
-
-
-def _records_of(catalog: object) -> Mapping[str, ModuleRecord] | None:
-    """The catalog's records: a ``records`` attribute or the mapping itself."""
-    if catalog is None:
-        return None
-    records = getattr(catalog, "records", catalog)
-    return records if isinstance(records, Mapping) else None
 
 
 class HardwarePage(QWidget):
@@ -278,7 +102,7 @@ class HardwarePage(QWidget):
     module_activated = Signal(str)
     driver_enabled = Signal(object, bool)
 
-    def __init__(self, root: Root, catalog: object, operations: Any,
+    def __init__(self, root: Root, catalog: Catalog | None, operations: Operations | None,
                  parent: QWidget | None = None, *, finder: Finder | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("hardwarePage")
@@ -298,6 +122,23 @@ class HardwarePage(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
+        top = self._build_filters()
+        self._build_device_table()
+        details = self._build_details()
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.deviceTable)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([2000, 1000])  # two thirds for the devices, in any window size
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        self._connect()
+        self._show_device(None)
+
+    def _build_filters(self) -> QHBoxLayout:
+        """The search field, the bus filter and Refresh, in one row."""
         self.busFilter = QComboBox(self)
         self.busFilter.setObjectName("busFilter")
         self.busFilter.addItem(translate("HardwarePage", "All buses"), "")
@@ -312,7 +153,10 @@ class HardwarePage(QWidget):
         top.addWidget(self.searchField, 1)
         top.addWidget(self.busFilter)
         top.addWidget(self.refreshButton)
+        return top
 
+    def _build_device_table(self) -> None:
+        """The device list: scan order until a column is clicked; the name takes the room."""
         self.model = DeviceTableModel(self)
         self.proxy = DeviceFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -341,6 +185,8 @@ class HardwarePage(QWidget):
                               (Column.NAME, 10)):
             header.resizeSection(column, em * chars)
 
+    def _build_details(self) -> QWidget:
+        """Title, the device's facts, its candidates with the buttons, status and kernel log."""
         details = QWidget(self)
         details.setObjectName("deviceDetails")
         self.detailTitle = QLabel(details)
@@ -350,6 +196,25 @@ class HardwarePage(QWidget):
         title_font.setBold(True)
         title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
         self.detailTitle.setFont(title_font)
+        self.detailHint = QLabel(translate(
+            "HardwarePage", "Select a device to see its driver and the modules that can "
+            "drive it."), details)
+        self.detailHint.setObjectName("deviceHint")
+        self.detailHint.setWordWrap(True)
+        self.detailHint.setEnabled(False)
+        side = QVBoxLayout(details)
+        side.addWidget(self.detailTitle)
+        side.addWidget(self.detailHint)
+        side.addLayout(self._build_facts(details))
+        side.addWidget(self._build_candidate_box(details))
+        self._build_status(details)
+        side.addWidget(self.statusLabel)
+        side.addWidget(self.kernelLog)
+        side.addStretch(1)
+        return details
+
+    def _build_facts(self, details: QWidget) -> QFormLayout:
+        """Class, bus, kernel name, IDs, modalias, driver, interfaces: one label each."""
         form = aligned_form()
         self._form = form
         self._fields: dict[str, QLabel] = {}
@@ -368,21 +233,53 @@ class HardwarePage(QWidget):
             field.setMinimumWidth(1)   # not the longest word's width
             self._fields[key] = field
             form.addRow(label + ":", field)
+        return form
+
+    def _build_candidate_box(self, details: QWidget) -> QWidget:
+        """The candidates and the buttons, shown only for a selected device (empty tables
+        and disabled buttons are noise)."""
+        self.candidateTable = self._build_candidate_table(details)
+        self.candidateBox = QWidget(details)
+        self.candidateBox.setObjectName("candidateBox")
+        box = QVBoxLayout(self.candidateBox)
+        box.setContentsMargins(0, 6, 0, 0)
+        box.addWidget(QLabel(
+            translate("HardwarePage", "Modules that can drive this device:"), details))
+        box.addWidget(self.candidateTable)
+        box.addLayout(self._build_buttons(details))
+        self.candidateBox.hide()
+        return self.candidateBox
+
+    def _build_status(self, details: QWidget) -> None:
+        """What the last action did, in words, and the kernel's own lines."""
+        self.statusLabel = QLabel(details)
+        self.statusLabel.setObjectName("deviceStatus")
+        self.statusLabel.setWordWrap(True)
+        self.statusLabel.setTextFormat(Qt.TextFormat.PlainText)
+        self.kernelLog = QPlainTextEdit(details)
+        self.kernelLog.setObjectName("deviceKernelLog")
+        self.kernelLog.setReadOnly(True)
+        self.kernelLog.setMaximumHeight(110)
+        self.kernelLog.hide()
+
+    def _build_candidate_table(self, details: QWidget) -> QTableView:
         self.candidateModel = RowsModel([translate("HardwarePage", "Module"),
                                          translate("HardwarePage", "State"),
                                          translate("HardwarePage", "Description")], self)
-        self.candidateTable = QTableView(details)
-        self.candidateTable.setObjectName("candidateTable")
-        self.candidateTable.setModel(self.candidateModel)
-        self.candidateTable.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.candidateTable.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.candidateTable.verticalHeader().hide()
-        self.candidateTable.setWordWrap(False)
-        candidate_header = self.candidateTable.horizontalHeader()
+        table = QTableView(details)
+        table.setObjectName("candidateTable")
+        table.setModel(self.candidateModel)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        candidate_header = table.horizontalHeader()
         candidate_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         candidate_header.setStretchLastSection(True)
-        self.candidateTable.setMaximumHeight(140)
+        table.setMaximumHeight(140)
+        return table
 
+    def _build_buttons(self, details: QWidget) -> QHBoxLayout:
         self.enableDriverButton = QPushButton(translate("HardwarePage", "Enable driver"), details)
         self.enableDriverButton.setObjectName("enableDriverButton")
         self.loadAtBootButton = QPushButton(translate("HardwarePage", "Load at boot"), details)
@@ -396,52 +293,9 @@ class HardwarePage(QWidget):
                        self.unblacklistButton, self.showModuleButton):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        return buttons
 
-        self.statusLabel = QLabel(details)
-        self.statusLabel.setObjectName("deviceStatus")
-        self.statusLabel.setWordWrap(True)
-        self.statusLabel.setTextFormat(Qt.TextFormat.PlainText)
-        self.kernelLog = QPlainTextEdit(details)
-        self.kernelLog.setObjectName("deviceKernelLog")
-        self.kernelLog.setReadOnly(True)
-        self.kernelLog.setMaximumHeight(110)
-        self.kernelLog.hide()
-
-        side = QVBoxLayout(details)
-        self.detailHint = QLabel(translate(
-            "HardwarePage", "Select a device to see its driver and the modules that can "
-            "drive it."), details)
-        self.detailHint.setObjectName("deviceHint")
-        self.detailHint.setWordWrap(True)
-        self.detailHint.setEnabled(False)
-        # Shown only for a selected device (empty tables and disabled buttons are noise).
-        self.candidateBox = QWidget(details)
-        self.candidateBox.setObjectName("candidateBox")
-        box = QVBoxLayout(self.candidateBox)
-        box.setContentsMargins(0, 6, 0, 0)
-        box.addWidget(QLabel(
-            translate("HardwarePage", "Modules that can drive this device:"), details))
-        box.addWidget(self.candidateTable)
-        box.addLayout(buttons)
-        self.candidateBox.hide()
-        side.addWidget(self.detailTitle)
-        side.addWidget(self.detailHint)
-        side.addLayout(form)
-        side.addWidget(self.candidateBox)
-        side.addWidget(self.statusLabel)
-        side.addWidget(self.kernelLog)
-        side.addStretch(1)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.deviceTable)
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([2000, 1000])  # two thirds for the devices, in any window size
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(splitter, 1)
-
+    def _connect(self) -> None:
         self.searchField.textChanged.connect(self.proxy.set_search)
         self.busFilter.currentIndexChanged.connect(
             lambda _i: self.proxy.set_bus(self.busFilter.currentData() or ""))
@@ -453,7 +307,6 @@ class HardwarePage(QWidget):
         self.loadAtBootButton.clicked.connect(self.load_at_boot)
         self.unblacklistButton.clicked.connect(self.unblacklist)
         self.showModuleButton.clicked.connect(self._show_module)
-        self._show_device(None)
 
     # -- scanning -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -513,10 +366,15 @@ class HardwarePage(QWidget):
                 return
         self._show_device(None)
 
-    def set_catalog(self, catalog: object) -> None:
+    def set_catalog(self, catalog: Catalog) -> None:
         """Use a newer catalog (the window's full one) for candidate descriptions."""
         self._catalog = catalog
         self._show_device(self._selected)
+
+    def modules_changed(self, names: Sequence[str]) -> None:
+        """Modules came or went (anyone's doing): read the devices again."""
+        if names:
+            self.refresh()
 
     def devices_matching(self, record: ModuleRecord) -> list[tuple[str, str, str]]:
         """Rows (device, modalias, driver in use) for the module's detail pane.
@@ -566,9 +424,9 @@ class HardwarePage(QWidget):
                 bool(text) or key in ("driver", "bus")))
         self.detailHint.setVisible(device is None)
         self.candidateBox.setVisible(device is not None)
-        records = _records_of(self._catalog) or {}
+        records = self._catalog.records if self._catalog is not None else {}
         rows = [(c.module, candidate_label(c),
-                 getattr(records.get(c.module), "description", "") or "")
+                 (record.description if (record := records.get(c.module)) else "") or "")
                 for c in device.candidates] if device else []
         self.candidateModel.set_rows(rows, list(device.candidates) if device else [])
         if device is not None and device.candidates:
@@ -636,14 +494,14 @@ class HardwarePage(QWidget):
             return
         self._set_status(
             translate("HardwarePage", "Loading {module}…").format(module=candidate.module))
-        operation = self._operations.load(candidate.module)
+        operation = self._operations.submit(requests.load(candidate.module))
         self._start(operation, lambda op: self._after_load(op, device, candidate.module))
 
     def load_at_boot(self) -> None:
         candidate = self.selected_candidate()
         if candidate is None or self._operations is None or self._selected is None:
             return
-        operation = self._operations.set_load_at_boot(candidate.module, True)
+        operation = self._operations.submit(requests.set_load_at_boot(candidate.module, True))
         self._start(operation, lambda op: self._report(
             op, translate("HardwarePage", "{module} will be loaded at every boot.").format(
                 module=candidate.module)))
@@ -652,7 +510,8 @@ class HardwarePage(QWidget):
         candidate = self.selected_candidate()
         if candidate is None or self._operations is None or self._selected is None:
             return
-        operation = self._operations.set_blacklist(candidate.module, "none")
+        operation = self._operations.submit(
+            requests.set_blacklist(candidate.module, BlacklistMode.NONE))
         self._start(operation, lambda op: self._report(
             op, translate("HardwarePage", "{module} is no longer blacklisted.").format(
                 module=candidate.module),
@@ -675,7 +534,7 @@ class HardwarePage(QWidget):
 
     def _report(self, operation: Any, success: str, *, rescan: bool = False) -> None:
         if operation.state == "done":
-            self._set_status(success, operation.kernel_log)
+            self._set_status(with_warnings(success, operation.warnings), operation.kernel_log)
             if rescan:
                 self.refresh()
         elif operation.state == "cancelled":
@@ -715,3 +574,10 @@ class HardwarePage(QWidget):
         self._set_status(text, kernel_log)
         self.driver_enabled.emit(now if now is not None else device, bound)
         self.refresh()
+
+
+def build(host: PageHost) -> HardwarePage:
+    """The Hardware page of the window (see :mod:`kmodgui.ui.pages`)."""
+    page = HardwarePage(host.root, host.catalog, host.operations)
+    page.module_activated.connect(host.show_module)
+    return page

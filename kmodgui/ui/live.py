@@ -73,7 +73,7 @@ class LiveWatcher(QObject):
                                              QSocketNotifier.Type.Read, self)
             self._notifier.activated.connect(self._read_socket)
             self.mode = "netlink"
-        elif root.proc_modules.parent.is_dir():
+        elif root.proc.is_dir():
             self._last = self._snapshot()
             self._poll.start()
             self.mode = "poll"

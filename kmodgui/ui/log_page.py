@@ -4,6 +4,7 @@ explanation shown."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -15,9 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.ui.explain import with_warnings
 from kmodgui.ui.operations import Operation, Operations
 from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import plain_table
+
+if TYPE_CHECKING:
+    from kmodgui.ui.pages import PageHost
 
 
 class LogPage(QWidget):
@@ -62,7 +67,7 @@ class LogPage(QWidget):
     def _row(self, operation: Operation) -> tuple[str, str, str, str]:
         result = {
             "running": self.tr("running…"),
-            "done": self.tr("done"),
+            "done": self.tr("done, with warnings") if operation.warnings else self.tr("done"),
             "cancelled": self.tr("cancelled"),
             "failed": self.tr("failed: %1").replace(
                 "%1", operation.explanation.title if operation.explanation else ""),
@@ -85,18 +90,19 @@ class LogPage(QWidget):
 
     def describe(self, operation: Operation) -> str:
         """The text of the detail box for one operation."""
-        lines = [f"{operation.method}({', '.join(repr(a) for a in operation.args)})",
+        lines = [operation.request.describe(),
                  self._row(operation)[3]]
         if operation.explanation is not None:
             lines += ["", operation.explanation.text, operation.explanation.next_step]
         if operation.error is not None and operation.error.message:
             lines += ["", f"{operation.error.name}: {operation.error.message}"]
-        output = operation.result.get("output")
-        if output:
-            lines += ["", str(output).rstrip()]
-        files = operation.result.get("files")
-        if files:
-            lines += ["", self.tr("Files changed:")] + [str(f) for f in files]
+        result = operation.result
+        if result is not None and result.warnings:
+            lines += ["", with_warnings("", result.warnings)]
+        if result is not None and result.output:
+            lines += ["", result.output.rstrip()]
+        if result is not None and result.files:
+            lines += ["", self.tr("Files changed:"), *result.files]
         if operation.kernel_log:
             lines += ["", self.tr("Kernel messages:"), *operation.kernel_log]
         return "\n".join(lines)
@@ -106,3 +112,8 @@ class LogPage(QWidget):
         operation = index.siblingAtColumn(0).data(PAYLOAD_ROLE) if index.isValid() else None
         self.detail.setPlainText(self.describe(operation)
                                  if isinstance(operation, Operation) else "")
+
+
+def build(host: PageHost) -> LogPage:
+    """The Log page of the window (see :mod:`kmodgui.ui.pages`)."""
+    return LogPage(host.operations)

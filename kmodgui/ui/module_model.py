@@ -11,8 +11,9 @@ filter is widened on 4000 rows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -195,7 +196,8 @@ class ModuleTableModel(QAbstractTableModel):
 
     def _apply_sort(self) -> None:
         column, order = self._sort
-        key = _BY_NAME if column == Column.NAME else (lambda r: self._sort_key(r, column))
+        key: Callable[[ModuleRecord], Any] = (
+            _BY_NAME if column == Column.NAME else (lambda r: self._sort_key(r, column)))
         self._records = sorted(self._records, key=key,
                                reverse=order == Qt.SortOrder.DescendingOrder)
         self._rows = {r.name: i for i, r in enumerate(self._records)}
@@ -234,13 +236,13 @@ class ModuleTableModel(QAbstractTableModel):
         for name, record in changes.items():
             if record is None:
                 continue
-            row = self._rows.get(name)
-            if row is None:
+            position = self._rows.get(name)
+            if position is None:
                 new.append(record)
             else:  # the catalog may have changed the record in place: always refresh
-                self._records[row] = record
+                self._records[position] = record
                 self._search.pop(name, None)
-                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+                self.dataChanged.emit(self.index(position, 0), self.index(position, last))
         if new:
             start = len(self._records)
             self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)

@@ -32,9 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.client import requests
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord, ModuleState
 from kmodgui.ui.details.pane import DetailsPane
+from kmodgui.ui.explain import with_warnings
 from kmodgui.ui.module_model import (
     NAME_ROLE,
     RECORD_ROLE,
@@ -48,11 +50,14 @@ from kmodgui.ui.operations import Operation, Operations
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
-if TYPE_CHECKING:  # the dialogs are imported when first opened (a quicker start)
+if TYPE_CHECKING:
     from kmodgui.ui.details.aliases import DeviceMatcher
     from kmodgui.ui.dialogs.error import ErrorDialog
     from kmodgui.ui.dialogs.load import LoadDialog
     from kmodgui.ui.dialogs.unload import UnloadDialog
+    from kmodgui.ui.pages import (
+        PageHost,  # the dialogs are imported when first opened (a quicker start)
+    )
 
 
 @dataclass
@@ -240,11 +245,15 @@ class ModulesPage(QWidget):
         details.overview.copy_modinfo_requested.connect(self.copy_modinfo)
         details.dependencies.module_activated.connect(self.select_module)
         params = details.parameters
-        params.set_parameter_requested.connect(ops.set_parameter)
-        params.make_permanent_requested.connect(ops.set_persistent_options)
+        params.set_parameter_requested.connect(
+            lambda module, name, value: ops.submit(requests.set_parameter(module, name, value)))
+        params.make_permanent_requested.connect(
+            lambda module, values: ops.submit(requests.set_persistent_options(module, values)))
         config = details.configuration
-        config.blacklist_requested.connect(ops.set_blacklist)
-        config.load_at_boot_requested.connect(ops.set_load_at_boot)
+        config.blacklist_requested.connect(
+            lambda module, mode: ops.submit(requests.set_blacklist(module, mode)))
+        config.load_at_boot_requested.connect(
+            lambda module, on: ops.submit(requests.set_load_at_boot(module, on)))
 
     # -- state ----------------------------------------------------------------------------
     def set_editable(self, editable: bool) -> None:
@@ -421,7 +430,7 @@ class ModulesPage(QWidget):
         dialog = LoadDialog(record, plan, problem=problem,
                             with_parameters=with_parameters, parent=self)
         dialog.accepted.connect(
-            lambda: self.services.operations.load(record.name, dialog.params()))
+            lambda: self.services.operations.submit(requests.load(record.name, dialog.params())))
         self._keep(dialog)
         dialog.open()
         return dialog
@@ -437,8 +446,8 @@ class ModulesPage(QWidget):
         def go() -> None:
             for module in dialog.plan():
                 other = self.model.record(module)
-                self.services.operations.unload(
-                    module, force=dialog.forced() and module == record.name,
+                self.services.operations.submit(
+                    requests.unload(module, force=dialog.forced() and module == record.name),
                     holders=other.holders if other else ())
 
         dialog.accepted.connect(go)
@@ -464,7 +473,8 @@ class ModulesPage(QWidget):
         go = box.addButton(self.tr("Rebuild"), QMessageBox.ButtonRole.AcceptRole)
         go.setObjectName("confirmRebuildButton")
         box.accepted.connect(
-            lambda: self.services.operations.rebuild_index(self.services.root.release))
+            lambda: self.services.operations.submit(
+                requests.rebuild_index(self.services.root.release)))
         self._keep(box)
         box.open()
         return box
@@ -497,6 +507,10 @@ class ModulesPage(QWidget):
                 and self.details.built):
             self.details.parameters.model.clear_pending(str(operation.args[1]))
         self._update_buttons()
+        if operation.state == "done" and operation.warnings:
+            self.notice.setText(with_warnings(self.tr("The change to %1 was made, but:").replace(
+                "%1", operation.module or operation.method), operation.warnings))
+            self.notice.show()
         if operation.state == "failed" and operation.explanation is not None:
             self.show_failure(operation)
 
@@ -511,7 +525,7 @@ class ModulesPage(QWidget):
         def follow_up() -> None:
             if dialog.chosen_action == "unload-holders":
                 for module in [*explanation.subjects, operation.module]:
-                    self.services.operations.unload(module)
+                    self.services.operations.submit(requests.unload(module))
             elif dialog.chosen_action == "load-dependencies" and operation.module:
                 self.request_load(operation.module)
 
@@ -519,3 +533,8 @@ class ModulesPage(QWidget):
         self._keep(dialog)
         dialog.open()
         return dialog
+
+
+def build(host: PageHost) -> ModulesPage:
+    """The Modules page of the window (see :mod:`kmodgui.ui.pages`)."""
+    return ModulesPage(host.model, host.page_services)

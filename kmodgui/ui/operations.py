@@ -18,27 +18,21 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from kmodgui.ui.explain import Explanation, explain
+from kmodgui.client import Explanation, HelperError, HelperResult, Request
+from kmodgui.ui.explain import explain
 
-
-@dataclass(frozen=True)
-class CallError:
-    """A failed helper call: D-Bus error name, message and the kernel's lines."""
-
-    name: str
-    message: str
-    kernel_log: list[str] = field(default_factory=list)
-
-
-ReplyCallback = Callable[[dict[str, Any]], None]
-ErrorCallback = Callable[[CallError], None]
+ReplyCallback = Callable[[HelperResult], None]
+ErrorCallback = Callable[[HelperError], None]
 
 
 class HelperClient(Protocol):
-    """What the window needs from the helper client: asynchronous calls by method name."""
+    """What the window needs from a transport: send a request, answer on the GUI thread.
 
-    def call(self, method: str, args: Sequence[object], on_reply: ReplyCallback,
-             on_error: ErrorCallback) -> None: ...
+    :class:`kmodgui.client.qt.QtClient` is the real one.
+    """
+
+    def start(self, request: Request, on_reply: ReplyCallback,
+              on_error: ErrorCallback) -> object: ...
 
 
 @dataclass
@@ -46,22 +40,35 @@ class Operation:
     """One helper call of this session, as the Log page shows it."""
 
     id: int
-    method: str
-    module: str
-    args: tuple[object, ...]
+    request: Request
     started: float = field(default_factory=time.time)
     state: str = "running"            # running, done, failed, cancelled
     finished: float | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-    error: CallError | None = None
+    result: HelperResult | None = None
+    error: HelperError | None = None
     explanation: Explanation | None = None
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def module(self) -> str:
+        return self.request.module
+
+    @property
+    def args(self) -> tuple[object, ...]:
+        return self.request.args
 
     @property
     def kernel_log(self) -> list[str]:
         if self.error is not None:
             return self.error.kernel_log
-        log = self.result.get("kernel-log", [])
-        return [str(line) for line in log] if isinstance(log, list | tuple) else []
+        return self.result.kernel_log if self.result is not None else []
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.result.warnings if self.result is not None else []
 
 
 class _Relay(QObject):
@@ -153,65 +160,40 @@ class Operations(QObject):
         return self._client is not None
 
     # -- helper calls ---------------------------------------------------------------------
-    def call(self, method: str, module: str, args: Sequence[object], *,
-             holders: Sequence[str] = ()) -> Operation:
-        """Start ``method(*args)`` on the helper; the outcome arrives as operation_finished."""
-        operation = Operation(next(self._ids), method, module, tuple(args))
+    def submit(self, request: Request, *, holders: Sequence[str] = ()) -> Operation:
+        """Send ``request`` to the helper; the outcome arrives as operation_finished.
+
+        ``holders`` (the modules using ``request.module``) make an InUse failure precise.
+        """
+        operation = Operation(next(self._ids), request)
         self.history.append(operation)
         self.operation_started.emit(operation)
         if self._client is None:
-            self._fail(operation, CallError("org.freedesktop.DBus.Error.ServiceUnknown",
-                                            self.tr("The helper is not installed.")), holders)
+            self._fail(operation, HelperError("org.freedesktop.DBus.Error.ServiceUnknown",
+                                              self.tr("The helper is not installed.")), holders)
             return operation
 
-        def on_reply(result: dict[str, Any]) -> None:
+        def on_reply(result: HelperResult) -> None:
             operation.state = "done"
-            operation.result = dict(result)
+            operation.result = result
             operation.finished = time.time()
             self.operation_finished.emit(operation)
 
-        def on_error(error: CallError) -> None:
+        def on_error(error: HelperError) -> None:
             self._fail(operation, error, holders)
 
         try:
-            self._client.call(method, list(args), on_reply, on_error)
+            self._client.start(request, on_reply, on_error)
         except Exception as exc:  # a client that fails synchronously is a failure, not a crash
-            self._fail(operation, CallError("org.kmodgui.Error.Failed", str(exc)), holders)
+            self._fail(operation, HelperError("org.kmodgui.Error.Failed", str(exc)), holders)
         return operation
 
-    def _fail(self, operation: Operation, error: CallError, holders: Sequence[str]) -> None:
+    def _fail(self, operation: Operation, error: HelperError, holders: Sequence[str]) -> None:
         operation.error = error
-        operation.explanation = explain(error.name, error.message, error.kernel_log,
-                                        module=operation.module, holders=holders)
+        operation.explanation = explain(error, module=operation.module, holders=holders)
         operation.state = "cancelled" if operation.explanation.quiet else "failed"
         operation.finished = time.time()
         self.operation_finished.emit(operation)
-
-    def load(self, module: str, params: Sequence[str] = ()) -> Operation:
-        return self.call("Load", module, [module, list(params), {}])
-
-    def unload(self, module: str, *, force: bool = False,
-               holders: Sequence[str] = ()) -> Operation:
-        options: dict[str, object] = {"force": True} if force else {}
-        return self.call("Unload", module, [module, options], holders=holders)
-
-    def insert_file(self, fd: int, module: str, params: Sequence[str] = ()) -> Operation:
-        return self.call("InsertFile", module, [fd, list(params), {}])
-
-    def set_parameter(self, module: str, parameter: str, value: str) -> Operation:
-        return self.call("SetParameter", module, [module, parameter, value, {}])
-
-    def set_persistent_options(self, module: str, params: dict[str, str]) -> Operation:
-        return self.call("SetPersistentOptions", module, [module, dict(params), {}])
-
-    def set_blacklist(self, module: str, mode: str) -> Operation:
-        return self.call("SetBlacklist", module, [module, mode, {}])
-
-    def set_load_at_boot(self, module: str, enabled: bool) -> Operation:
-        return self.call("SetLoadAtBoot", module, [module, enabled, {}])
-
-    def rebuild_index(self, release: str) -> Operation:
-        return self.call("RebuildIndex", "", [release, {}])
 
     # -- background reads -----------------------------------------------------------------
     def run_in_thread(self, work: Callable[[Callable[[int, int], None]], object],

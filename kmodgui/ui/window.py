@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
-import importlib.util
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -21,6 +19,7 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, QSize, QTime
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -29,60 +28,54 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kmodgui.client import requests
 from kmodgui.core import catalog as catalog_module
+from kmodgui.core import snapshot
 from kmodgui.core.errors import KmodguiError
 from kmodgui.core.paths import Root
 from kmodgui.core.records import ModuleRecord
-from kmodgui.ui import snapshot
 from kmodgui.ui.log_page import LogPage
 from kmodgui.ui.module_model import ModuleTableModel
 from kmodgui.ui.modules_page import ModulesPage, PageServices
 from kmodgui.ui.operations import HelperClient, Operation, Operations
+from kmodgui.ui.pages import (
+    QT_TRANSLATE_NOOP,
+    Built,
+    FollowsCatalog,
+    FollowsLiveState,
+    PageEntry,
+    build_page,
+)
 from kmodgui.ui.plan import Planner
 from kmodgui.ui.widgets import theme_icon
 
 if TYPE_CHECKING:  # imported when first needed (a quicker start)
     from kmodgui.core.devices import Device
-    from kmodgui.ui.config_page import ConfigPage
+    from kmodgui.core.file_preview import FilePreview
     from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-    from kmodgui.ui.file_preview import FilePreview
     from kmodgui.ui.live import LiveWatcher
 
 _log = logging.getLogger(__name__)
 
 FIRST_PAINT_MS = 150
-# Operations after which the configuration (not only live state) must be read again.
-CONFIG_METHODS = ("SetPersistentOptions", "SetBlacklist", "SetLoadAtBoot", "RebuildIndex")
 
-
-def modinfo_text(record: ModuleRecord) -> str:
-    """``modinfo``'s text for a record: exactly what kmod's ``modinfo`` prints for its file
-    (the core's formatter); for a built-in module, the fields the record holds."""
-    if record.path:
-        try:
-            from kmodgui.core.modfile import read_module_info
-            from kmodgui.core.modinfo import format_module
-
-            output = format_module(read_module_info(record.path), filename=record.path)
-            return output.stdout.decode("utf-8", "replace")
-        except (ImportError, KmodguiError, OSError):
-            pass  # the record's own fields below
-    lines = [f"filename:       {record.path or '(builtin)'}"]
-    for key, values in (("alias", record.aliases), ("firmware", record.firmware),
-                        ("author", record.authors)):
-        lines += [f"{key + ':':<16}{v}" for v in values]
-    for key, value in (("description", record.description), ("license", record.license),
-                       ("version", record.version), ("srcversion", record.srcversion),
-                       ("depends", ",".join(record.depends)), ("name", record.name),
-                       ("vermagic", record.vermagic), ("signer", record.signer),
-                       ("sig_key", record.sig_key), ("sig_hashalgo", record.sig_hashalgo)):
-        if value or key == "depends":
-            lines.append(f"{key + ':':<16}{value}")
-    for param in record.parameters:
-        text = param.description or ""
-        lines.append(f"{'parm:':<16}{param.name}:{text} ({param.type})" if param.type
-                     else f"{'parm:':<16}{param.name}:{text}")
-    return "\n".join(lines) + "\n"
+# The side bar, in order: a new page is a module with a build(host) function and one line here.
+PAGES = (
+    PageEntry("modules", QT_TRANSLATE_NOOP("MainWindow", "Modules"),
+              ("application-x-sharedlib", "preferences-system", "system-run"),
+              QStyle.StandardPixmap.SP_DriveHDIcon, "kmodgui.ui.modules_page", Built.AT_START),
+    PageEntry("hardware", QT_TRANSLATE_NOOP("MainWindow", "Hardware"),
+              ("computer", "drive-harddisk"), QStyle.StandardPixmap.SP_ComputerIcon,
+              "kmodgui.ui.hardware_page"),
+    PageEntry("configuration", QT_TRANSLATE_NOOP("MainWindow", "Configuration"),
+              ("document-properties", "preferences-other"),
+              QStyle.StandardPixmap.SP_FileDialogDetailedView, "kmodgui.ui.config_page",
+              Built.AFTER_FIRST_PAINT),
+    PageEntry("log", QT_TRANSLATE_NOOP("MainWindow", "Log"),
+              ("text-x-generic", "document-open-recent"),
+              QStyle.StandardPixmap.SP_FileDialogContentsView, "kmodgui.ui.log_page",
+              Built.AT_START),
+)
 
 
 @contextlib.contextmanager
@@ -116,20 +109,6 @@ def _cache_is_warm(root: Root) -> bool:
         return False
 
 
-def _softdep_text(entry: Any) -> str:
-    """``pre: a b post: c`` for a softdep entry whose value is kept as lists."""
-    parts = []
-    if getattr(entry, "pre", ()):
-        parts.append("pre: " + " ".join(entry.pre))
-    if getattr(entry, "post", ()):
-        parts.append("post: " + " ".join(entry.post))
-    if not parts and entry.kind == "softdep":
-        # kmod keeps such a line as a softdep with nothing in it: it is the module's first
-        # softdep line all the same, so later ones are not used (modprobe -c shows it).
-        return QCoreApplication.translate("MainWindow", "(empty: no pre: or post:)")
-    return " ".join(parts)
-
-
 class MainWindow(QMainWindow):
     """Signals:
         list_ready(): the list shows every module with its description (a warm start
@@ -148,53 +127,63 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
+        self.setWindowTitle(self.tr("Kernel Modules"))
         self.root = root
         self.capabilities: dict[str, Any] = dict(capabilities or {})
         self._use_cache = use_cache
         self._closing = False
-        self.setWindowTitle(self.tr("Kernel Modules"))
         self.operations = Operations(client, self)
         self.model = ModuleTableModel(self)
-        # Warm start: the snapshot of the last list (plus today's live state) paints at once
-        # and the full catalog follows; without one, the per-user cache makes the full
-        # catalog quick to read now. Cold start: names and states from the index at once,
-        # details with visible progress.
+        self._devices: list[Device] | None = None
+        self._devices_error: OSError | KmodguiError | None = None
         # Thousands of records are made at once: the cyclic garbage collector would walk
         # the growing heap again and again (a third of a warm start) for no garbage.
         with gc_paused():
-            shown = snapshot.load(root) if full_catalog and use_cache else None
-            self._warm = shown is None and full_catalog and use_cache and _cache_is_warm(root)
-            if shown is not None:
-                self.start_kind = "snapshot"
-                self.catalog = catalog_module.Catalog(root, shown)
-                catalog_module.apply_live_state(root, shown)
-            elif self._warm:
-                self.start_kind = "warm"
-                self.catalog = catalog_module.load_catalog(root)
-            else:
-                self.start_kind = "cold"
-                self.catalog = catalog_module.quick_catalog(root)
-            self._devices: list[Device] | None = None
-            self._devices_error: OSError | KmodguiError | None = None
-
+            self._read_catalog_at_start(full_catalog and use_cache)
             self.planner = Planner(root, self.model.record)
-            services = PageServices(root=root, operations=self.operations,
-                                    modinfo_text=modinfo_text, planner=self.planner,
-                                    devices=self._device_rows,
-                                    force_unload=bool(self.capabilities.get("force-unload")),
-                                    insert_file=self.preview_and_insert)
-            self.modules_page = ModulesPage(self.model, services)
+            self.page_services = self._page_services()
+            self._build_pages()
             self.model.set_records(self.catalog.records.values())  # once the view sorts it
-        # The Configuration page is built after the first paint (or when first shown).
-        self._config: ConfigPage | None = None
-        self._config_slot = QWidget()
-        self.log_page = LogPage(self.operations)
-        # The Hardware page (written separately) is built when first shown: reading
-        # every device is not needed to show the module list.
-        self._hardware: QWidget | None = None
-        self._hardware_slot: QWidget | None = (
-            QWidget() if importlib.util.find_spec("kmodgui.ui.hardware_page") else None)
+        self._build_layout()
+        self._add_quit_shortcuts()
+        self.operations.operation_finished.connect(self._operation_finished)
+        self.watcher = self._start_watching() if watch else None
+        self._schedule_after_first_paint(full_catalog)
+        if client is not None and capabilities is None:
+            client.start(requests.get_capabilities(),
+                         lambda result: self.set_capabilities(result.values), lambda _error: None)
 
+    # -- the steps of __init__ ------------------------------------------------------------
+    def _read_catalog_at_start(self, cached: bool) -> None:
+        """Warm start: the snapshot of the last list (plus today's live state) paints at once
+        and the full catalog follows; without one, the per-user cache makes the full
+        catalog quick to read now. Cold start: names and states from the index at once,
+        details with visible progress."""
+        root = self.root
+        shown = snapshot.load(root) if cached else None
+        self._warm = shown is None and cached and _cache_is_warm(root)
+        if shown is not None:
+            self.start_kind = "snapshot"
+            self.catalog = catalog_module.Catalog(root, shown)
+            catalog_module.apply_live_state(root, shown)
+        elif self._warm:
+            self.start_kind = "warm"
+            self.catalog = catalog_module.load_catalog(root)
+        else:
+            self.start_kind = "cold"
+            self.catalog = catalog_module.quick_catalog(root)
+
+    def _page_services(self) -> PageServices:
+        """What the Modules page needs from the window."""
+        return PageServices(root=self.root, operations=self.operations,
+                            modinfo_text=self._modinfo_text, planner=self.planner,
+                            devices=self._device_rows,
+                            force_unload=bool(self.capabilities.get("force-unload")),
+                            insert_file=self.preview_and_insert)
+
+    def _build_pages(self) -> None:
+        """The side bar and the page stack, from :data:`PAGES`; pages not built at start
+        have an empty stand-in until first shown."""
         self.side_bar = QListWidget()
         self.side_bar.setObjectName("sideBar")
         self.side_bar.setIconSize(QSize(22, 22))
@@ -202,29 +191,20 @@ class MainWindow(QMainWindow):
         self.side_bar.setSpacing(2)
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
-        entries: list[tuple[str, QWidget, tuple[str, ...], QStyle.StandardPixmap]] = [
-            (self.tr("Modules"), self.modules_page, ("application-x-sharedlib",
-             "preferences-system", "system-run"), QStyle.StandardPixmap.SP_DriveHDIcon)]
-        if self._hardware_slot is not None:
-            entries.append((self.tr("Hardware"), self._hardware_slot,
-                            ("computer", "drive-harddisk"),
-                            QStyle.StandardPixmap.SP_ComputerIcon))
-        entries += [
-            (self.tr("Configuration"), self._config_slot, ("document-properties",
-             "preferences-other"), QStyle.StandardPixmap.SP_FileDialogDetailedView),
-            (self.tr("Log"), self.log_page, ("text-x-generic", "document-open-recent"),
-             QStyle.StandardPixmap.SP_FileDialogContentsView),
-        ]
-        for title, page, icons, fallback in entries:
-            item = QListWidgetItem(theme_icon(self, icons, fallback), title)
+        self._built: dict[str, QWidget] = {}
+        titles = [QCoreApplication.translate("MainWindow", entry.title) for entry in PAGES]
+        for entry, title in zip(PAGES, titles, strict=True):
+            page = self._make_page(entry) if entry.built is Built.AT_START else QWidget()
+            item = QListWidgetItem(theme_icon(self, entry.icons, entry.fallback), title)
             item.setSizeHint(QSize(0, self.fontMetrics().height() + 18))
             self.side_bar.addItem(item)
             self.pages.addWidget(page)
-        width = max(self.fontMetrics().horizontalAdvance(t) for t, *_ in entries)
+        width = max(self.fontMetrics().horizontalAdvance(t) for t in titles)
         self.side_bar.setFixedWidth(width + 22 + 48)
         self.side_bar.currentRowChanged.connect(self._show_row)
         self.side_bar.setCurrentRow(0)
 
+    def _build_layout(self) -> None:
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -235,8 +215,9 @@ class MainWindow(QMainWindow):
         self.resize(1000, 680)
         self._restore_layout()
 
-        # Ctrl+Q spelled out too: some platform themes bind no key to StandardKey.Quit.
-        # (Two shortcuts on one key would be ambiguous and do nothing: add it only if missing.)
+    def _add_quit_shortcuts(self) -> None:
+        """Ctrl+Q spelled out too: some platform themes bind no key to StandardKey.Quit.
+        (Two shortcuts on one key would be ambiguous and do nothing: add it only if missing.)"""
         keys = [*QKeySequence.keyBindings(QKeySequence.StandardKey.Quit),
                 *QKeySequence.keyBindings(QKeySequence.StandardKey.Close)]
         if QKeySequence("Ctrl+Q") not in keys:
@@ -244,26 +225,25 @@ class MainWindow(QMainWindow):
         for key in keys:
             shortcut = QShortcut(key, self)
             shortcut.activated.connect(self.close)
-        self.operations.operation_finished.connect(self._operation_finished)
 
-        self.watcher: LiveWatcher | None = None
-        if watch:
-            from kmodgui.ui.live import LiveWatcher
+    def _start_watching(self) -> LiveWatcher:
+        from kmodgui.ui.live import LiveWatcher
 
-            self.watcher = LiveWatcher(root, parent=self)
-            self.watcher.modules_changed.connect(self.refresh_live)
+        watcher = LiveWatcher(self.root, parent=self)
+        watcher.modules_changed.connect(self.refresh_live)
+        return watcher
+
+    def _schedule_after_first_paint(self, full_catalog: bool) -> None:
+        """After the first paint (a moment later, so they do not delay it): the full
+        catalog and the search text."""
         if self.start_kind != "cold":
-            QTimer.singleShot(0, self.list_ready)
-        # After the first paint (a moment later, so they do not delay it): the full
-        # catalog, the search text and the configuration page.
+            QTimer.singleShot(0, self.list_ready.emit)
         later = 0 if self.start_kind == "cold" else FIRST_PAINT_MS
         if self._warm:
             QTimer.singleShot(later, self._warm_loaded)
         elif full_catalog:
             QTimer.singleShot(later, self.load_full_catalog)
         QTimer.singleShot(later, self._after_first_paint)
-        if client is not None and capabilities is None:
-            client.call("GetCapabilities", [], self.set_capabilities, lambda _error: None)
 
     def set_capabilities(self, capabilities: dict[str, Any]) -> None:
         """What the helper says the kernel allows (force unload, loading disabled, ...)."""
@@ -276,59 +256,58 @@ class MainWindow(QMainWindow):
             self.modules_page.notice.show()
 
     # -- pages ----------------------------------------------------------------------------
-    @property
-    def hardware_page(self) -> QWidget | None:
-        """The Hardware page, built on first use; None when it is not installed."""
-        if self._hardware is None and self._hardware_slot is not None:
-            page = self._build_hardware_page()
-            if page is not None:
-                self._swap_page(self._hardware_slot, page)
-                self._hardware_slot = page
-                self._hardware = page
-        return self._hardware
-
-    @property
-    def config_page(self) -> ConfigPage:
-        """The Configuration page, built on first use."""
-        if self._config is None:
-            from kmodgui.ui.config_page import ConfigPage
-
-            page = ConfigPage()
-            page.module_requested.connect(self.show_module)
-            self._swap_page(self._config_slot, page)
-            self._config_slot = page
-            self._config = page
-        return self._config
-
-    def _swap_page(self, slot: QWidget, page: QWidget) -> None:
-        index = self.pages.indexOf(slot)
+    def page(self, key: str) -> QWidget:
+        """The page ``key`` of :data:`PAGES`, built now if it was not yet."""
+        built = self._built.get(key)
+        if built is not None:
+            return built
+        index = next(i for i, entry in enumerate(PAGES) if entry.key == key)
+        page = self._make_page(PAGES[index])
+        slot = self.pages.widget(index)
         current = self.pages.currentIndex()
-        self.pages.removeWidget(slot)
+        if slot is not None:
+            self.pages.removeWidget(slot)
+            slot.deleteLater()
         self.pages.insertWidget(index, page)
         self.pages.setCurrentIndex(current)
-        slot.deleteLater()
-
-    def _build_hardware_page(self) -> QWidget | None:
-        try:
-            module = importlib.import_module("kmodgui.ui.hardware_page")
-            page = module.HardwarePage(self.root, self.catalog, self.operations)
-        except Exception:  # a broken optional page must not keep the window from opening
-            return None
-        if not isinstance(page, QWidget):
-            return None
-        signal = getattr(page, "module_activated", None)
-        if signal is not None:   # "Show module" on a device's candidate
-            signal.connect(self.show_module)
-        refresh = getattr(page, "refresh", None)
-        if refresh is not None:   # re-read the devices when modules come and go
-            self.live_updated.connect(lambda changed: refresh() if changed else None)
         return page
 
+    def _make_page(self, entry: PageEntry) -> QWidget:
+        try:
+            page = build_page(entry, self)
+        except Exception as exc:  # one broken page must not keep the window from opening
+            _log.exception("the %s page could not be built", entry.key)
+            page = QLabel(self.tr("This page could not be opened: %1").replace("%1", str(exc)))
+            page.setWordWrap(True)
+        self._built[entry.key] = page
+        return page
+
+    @property
+    def modules_page(self) -> ModulesPage:
+        page = self.page("modules")
+        assert isinstance(page, ModulesPage)  # noqa: S101 - built by modules_page.build
+        return page
+
+    @property
+    def log_page(self) -> LogPage:
+        page = self.page("log")
+        assert isinstance(page, LogPage)  # noqa: S101 - built by log_page.build
+        return page
+
+    @property
+    def config_page(self) -> QWidget:
+        """The Configuration page (built on first use)."""
+        return self.page("configuration")
+
+    @property
+    def hardware_page(self) -> QWidget:
+        """The Hardware page (built on first use: reading every device is not needed to
+        show the module list)."""
+        return self.page("hardware")
+
     def _show_row(self, row: int) -> None:
-        if self._hardware_slot is not None and self.pages.widget(row) is self._hardware_slot:
-            _ = self.hardware_page
-        if self.pages.widget(row) is self._config_slot:
-            _ = self.config_page
+        if 0 <= row < len(PAGES):
+            self.page(PAGES[row].key)
         self.pages.setCurrentIndex(row)
 
     def show_page(self, page: QWidget) -> None:
@@ -356,7 +335,9 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self) -> None:
         if not self._closing:
-            self._update_config_page()
+            for entry in PAGES:
+                if entry.built is Built.AFTER_FIRST_PAINT:
+                    self.page(entry.key)
             self.model.search_index()
             self.modules_page.details.build()
 
@@ -378,7 +359,9 @@ class MainWindow(QMainWindow):
         self.catalog = catalog
         self.model.set_records(catalog.records.values())
         self.modules_page.show_progress(1, 1)
-        self._update_config_page()
+        for page in self._built.values():
+            if isinstance(page, FollowsCatalog):
+                page.set_catalog(catalog)
         if self.start_kind == "cold":
             self.list_ready.emit()
         self.catalog_loaded.emit()
@@ -402,51 +385,24 @@ class MainWindow(QMainWindow):
         if changed:
             self.model.apply_changes({n: self.catalog.records.get(n) for n in changed})
         self.live_updated.emit(changed)
+        for page in list(self._built.values()):
+            if isinstance(page, FollowsLiveState):
+                page.modules_changed(changed)
         return changed
 
     def _check_index_age(self) -> None:
-        records = list(self.catalog.records.values())
-        dep = self.root.modules_file("modules.dep")
+        from kmodgui.core.installed import index_is_stale
 
-        def work(_progress: Any) -> object:
-            try:
-                built = dep.stat().st_mtime
-            except OSError:
-                return False
-            for record in records:
-                if record.path:
-                    try:
-                        if os.stat(record.path).st_mtime > built:
-                            return True
-                    except OSError:
-                        continue
-            return False
-
+        root = self.root
+        paths = [r.path for r in self.catalog.records.values() if r.path]
         self.operations.run_in_thread(
-            work, lambda stale: self.modules_page.set_index_stale(bool(stale)),
-            lambda _e: None)
+            lambda _progress: index_is_stale(root, paths),
+            lambda stale: self.modules_page.set_index_stale(bool(stale)), lambda _e: None)
 
-    def _update_config_page(self) -> None:
-        from kmodgui.ui.config_page import ConfigRow
+    def _modinfo_text(self, record: ModuleRecord) -> str:
+        from kmodgui.core.modinfo import modinfo_text  # when first copied (a quicker start)
 
-        rows: list[ConfigRow] = []
-        try:
-            from kmodgui.core.modprobe_config import ModprobeConfig
-
-            config = ModprobeConfig.load(self.root)
-            for e in config.entries:
-                shadow = config.shadowed_by(e)
-                rows.append(ConfigRow(e.module, e.kind, e.value or _softdep_text(e), e.source,
-                                      shadow.source if shadow is not None else None))
-        except Exception:  # noqa: S110 - the page then shows what the records know
-            pass
-        known = {(r.module, r.source) for r in rows}
-        for record in self.catalog.records.values():
-            for setting in record.settings:
-                if (record.name, setting.source) not in known and setting.kind == "load":
-                    rows.append(ConfigRow(record.name, setting.kind, setting.value,
-                                          setting.source))
-        self.config_page.set_rows(rows, str(self.root.base))
+        return modinfo_text(self.root, record)
 
     # -- devices (for the Aliases tab) -----------------------------------------------------
     def _device_rows(self, record: ModuleRecord) -> Sequence[tuple[str, str, str]]:
@@ -472,7 +428,7 @@ class MainWindow(QMainWindow):
     # -- insert from file -------------------------------------------------------------------
     def preview_and_insert(self, path: str) -> None:
         """Preview ``path`` in the background, then confirm, then send it as a descriptor."""
-        from kmodgui.ui.file_preview import FilePreview, preview_file
+        from kmodgui.core.file_preview import FilePreview, preview_file
 
         root = self.root
         self.operations.run_in_thread(lambda _p: preview_file(path, root),
@@ -480,9 +436,12 @@ class MainWindow(QMainWindow):
                                       lambda e: self._show_preview(
                                           FilePreview(path=path, error=str(e))))
 
-    def _show_preview(self, preview: object) -> InsertFileDialog | None:
+    def _show_preview(self, preview: object) -> None:
+        self._open_preview(preview)
+
+    def _open_preview(self, preview: object) -> InsertFileDialog | None:
+        from kmodgui.core.file_preview import FilePreview
         from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-        from kmodgui.ui.file_preview import FilePreview
 
         if self._closing or not isinstance(preview, FilePreview):
             return None
@@ -502,7 +461,7 @@ class MainWindow(QMainWindow):
             self.modules_page.notice.show()
             return None
         try:
-            return self.operations.insert_file(fd, preview.name)
+            return self.operations.submit(requests.insert_file(fd, module=preview.name))
         finally:
             os.close(fd)
 
@@ -511,7 +470,7 @@ class MainWindow(QMainWindow):
         if operation.state != "done" or self._closing:
             return
         self.refresh_live()
-        if operation.method in CONFIG_METHODS:
+        if operation.request.changes_configuration:
             self.planner.invalidate()
             self.load_full_catalog()
 

@@ -7,7 +7,6 @@ grant 'nobody' the configuration of module 'dummy' only.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pty
 import select
@@ -17,11 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest import helperbus
 
 from kmodgui.cli.actions import agent_command, agent_wanted
 from kmodgui.core.paths import Root
@@ -29,35 +28,30 @@ from kmodgui.core.paths import Root
 pytestmark = pytest.mark.bus
 
 
-def _helperbus() -> Any:
-    """tests/helper/helperbus.py (the private bus machinery), loaded by path."""
-    if "helperbus" in sys.modules:
-        return sys.modules["helperbus"]
-    path = Path(__file__).resolve().parents[1] / "helper" / "helperbus.py"
-    spec = importlib.util.spec_from_file_location("helperbus", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["helperbus"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-helperbus = _helperbus()
-NOBODY = helperbus.NOBODY
+NOBODY = (65534, 65534)
 HEADER = "# Written by kmodgui for module dummy. Delete this file to undo these settings.\n"
 
 
-@pytest.fixture(scope="module")
-def bus() -> Iterator[Any]:
-    with helperbus.private_bus("dbus_fast") as private:
-        yield private
+@pytest.fixture
+def bus(helper_bus_clean: Any) -> Any:
+    """The shared private bus (tests/conftest.py), cleaned after each test."""
+    return helper_bus_clean
 
 
-def kmodgui(bus: Any, *args: str, user: tuple[int, int] | None = NOBODY,
+# The command line as a distribution's CLI package runs it: PySide6 cannot be imported.
+WITHOUT_QT = ("import sys; sys.modules['PySide6'] = None; sys.argv[0] = 'kmodgui'\n"
+              "from kmodgui.cli import main\n"
+              "code = main()\n"
+              "assert not [m for m in sys.modules if m.startswith('PySide6.')], 'Qt was loaded'\n"
+              "sys.exit(code)\n")
+
+
+def kmodgui(bus: Any, *args: str, user: tuple[int, int] | None = NOBODY, qt: bool = True,
             ) -> subprocess.CompletedProcess[str]:
     prefix = [] if user is None else [
         "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups"]
-    return subprocess.run([*prefix, sys.executable, "-m", "kmodgui", *args], env=bus.env,
+    program = ["-m", "kmodgui"] if qt else ["-c", WITHOUT_QT]
+    return subprocess.run([*prefix, sys.executable, *program, *args], env=bus.env,
                           capture_output=True, text=True, timeout=120, check=False, cwd="/",
                           stdin=subprocess.DEVNULL)
 
@@ -122,8 +116,11 @@ def test_unload_is_checked_against_the_loaded_modules_first(bus: Any) -> None:
     proc.write_text("camellia_x86_64 16384 0 - Live 0x0000000000000000\n"
                     "xts 16384 1 camellia_x86_64, Live 0x0000000000000000\n"
                     "busy 16384 2 - Live 0x0000000000000000\n")
-    tmp_path.chmod(0o755)
-    for module, message in (("xts", "Module xts is in use by: camellia_x86_64"),
+    (tmp_path / "sys" / "module" / "printk" / "parameters").mkdir(parents=True)
+    for directory in (tmp_path, *tmp_path.rglob("*")):
+        directory.chmod(0o755)
+    for module, message in (("printk", "Module printk is builtin."),
+                            ("xts", "Module xts is in use by: camellia_x86_64"),
                             ("busy", "Module busy is in use"),
                             ("nope", "Module nope is not currently loaded")):
         done = kmodgui(bus, "unload", "-b", str(tmp_path), module)
@@ -147,7 +144,7 @@ def test_helper_failures_carry_the_tools_words(bus: Any) -> None:
 
 
 def test_helper_not_installed() -> None:
-    with helperbus.private_bus("dbus_fast", polkit=False, helper=False) as bare:
+    with helperbus.load().private_bus("dbus_fast", polkit=False, helper=False) as bare:
         done = kmodgui(bare, "boot", "dummy", "on")
     assert done.returncode == 1
     assert "make -C packaging install" in done.stderr
@@ -162,7 +159,7 @@ def test_agent_is_started_only_where_systemctl_would() -> None:
 
 def _agents_for(pid: int) -> list[list[str]]:
     """Command lines of running pkttyagent processes that serve process ``pid``."""
-    proc = Root().proc_modules.parent
+    proc = Root().proc
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -254,3 +251,68 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_change_commands_work_without_qt(bus: Any, tmp_path: Path) -> None:
+    """Every change command, PySide6 blocked: the same words and exit codes as with it."""
+    conf = bus.root / "etc" / "modprobe.d" / "kmodgui-dummy.conf"
+    boot = bus.root / "etc" / "modules-load.d" / "kmodgui-dummy.conf"
+    done = kmodgui(bus, "boot", "dummy", "on", qt=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"dummy will be loaded at boot.\nchanged: {boot}\n"
+    assert done.stderr == ""
+    for args in (("options", "dummy", "numdummies=2"), ("blacklist", "dummy", "always")):
+        done = kmodgui(bus, *args, qt=False)
+        assert done.returncode == 0, done.stderr
+    assert conf.read_text() == (HEADER + "options dummy numdummies=2\nblacklist dummy\n"
+                                "install dummy /bin/false\n")
+    refused = [kmodgui(bus, *args, qt=False) for args in (
+        ("load", "loop"), ("unload", "loop"), ("set-param", "loop", "max_part", "1"),
+        ("boot", "loop", "on"))]
+    for done in refused:
+        assert done.returncode == 1 and "not authorised" in done.stderr, done.stderr
+        assert "administrator" in done.stderr
+    done = kmodgui(bus, "load", "kmodgui_absent", user=None, qt=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("kmodgui: no module named kmodgui_absent is installed")
+    module = Path(tempfile.mkdtemp(dir=bus.directory)) / "m.ko"
+    module.write_bytes(b"\x7fELF" + b"\0" * 60)
+    module.parent.chmod(0o755)
+    module.chmod(0o644)
+    done = kmodgui(bus, "insert", str(module), "a=1", qt=False)
+    assert done.returncode == 1 and "not authorised" in done.stderr, done.stderr
+    done = kmodgui(bus, "blacklist", "dummy", "sometimes", qt=False)
+    assert done.returncode == 2 and "invalid choice" in done.stderr
+    done = kmodgui(bus, "boot", "dum/my", "on", qt=False)
+    assert done.returncode == 1 and done.stderr.startswith("kmodgui: a module name is")
+
+
+def test_helper_not_installed_without_qt() -> None:
+    with helperbus.load().private_bus("dbus_fast", polkit=False, helper=False) as bare:
+        done = kmodgui(bare, "boot", "dummy", "on", qt=False)
+    assert done.returncode == 1
+    assert "make -C packaging install" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_bus_at_all(tmp_path: Path) -> None:
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/none"}
+    done = subprocess.run([sys.executable, "-c", WITHOUT_QT, "boot", "dummy", "on"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("kmodgui: cannot connect to the system bus"), done.stderr
+    assert "dbus-daemon" in done.stderr
+
+
+def test_warnings_follow_the_success_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from kmodgui.cli.actions import report_result
+    from kmodgui.client import HelperResult
+
+    report_result("Blacklist mode of dummy: always.", HelperResult(
+        files=["/etc/modprobe.d/kmodgui-dummy.conf"],
+        warnings=["/etc/modprobe.d/00-vendor.conf:3 'install dummy /bin/true' is used "
+                  "instead of ours"]))
+    out, err = capsys.readouterr()
+    assert out == ("Blacklist mode of dummy: always.\n"
+                   "changed: /etc/modprobe.d/kmodgui-dummy.conf\n")
+    assert err == ("warning: /etc/modprobe.d/00-vendor.conf:3 'install dummy /bin/true' is "
+                   "used instead of ours\n")

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from treefiles import write
+from kmgtest.treefiles import write
 
 from kmodgui.cli import main
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from fixtures_ko import build_elf, modinfo_section, name_of, pkcs7, simple_module, trailer
+from kmgtest.fixtures_ko import build_elf, modinfo_section, name_of, pkcs7, simple_module, trailer
 
 from kmodgui.cli.info import Result, info
 from kmodgui.core.paths import Root
@@ -46,14 +46,12 @@ def root_args(root: Root) -> list[str]:
     return ["-b", str(root.base), "-k", root.release]
 
 
-@pytest.mark.kernel
 def test_every_module_file(kernel_modules: list[Path]) -> None:
     paths = [str(p) for p in kernel_modules]
     assert len(paths) > 4000
     assert_same(triple(info(paths)), modinfo(paths))
 
 
-@pytest.mark.kernel
 def test_every_module_by_name(kernel_root: Root, kernel_modules: list[Path]) -> None:
     names = [p.name.split(".")[0] for p in kernel_modules]
     ours = info(names, basedir=str(kernel_root.base), release=kernel_root.release)
@@ -68,7 +66,6 @@ OPTION_SETS = [
 ]
 
 
-@pytest.mark.kernel
 @pytest.mark.parametrize("options", OPTION_SETS, ids=" ".join)
 def test_options_through_the_command_line(kernel_root: Root, kernel_modules: list[Path],
                                           options: list[str]) -> None:
@@ -99,7 +96,6 @@ def test_no_arguments() -> None:
     assert proc.stderr == b"modinfo: ERROR: missing module or filename.\n"
 
 
-@pytest.mark.kernel
 def test_relative_and_unnormalised_paths(kernel_modules: list[Path], tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """``filename:`` is the working directory joined with the argument as given."""
@@ -116,7 +112,6 @@ def test_relative_and_unnormalised_paths(kernel_modules: list[Path], tmp_path: P
     assert f"filename:       {work}/./sub//{names[1]}\n".encode() in ours[0]
 
 
-@pytest.mark.kernel
 def test_xz_and_zstd_copies(kernel_modules: list[Path], tmp_path: Path) -> None:
     sample = kernel_modules[::150]
     files = []
@@ -133,7 +128,6 @@ def test_xz_and_zstd_copies(kernel_modules: list[Path], tmp_path: Path) -> None:
     assert triple(info(files))[0].count(b"filename:") == len(files)
 
 
-@pytest.mark.kernel
 def test_gzip_copies_read_as_the_uncompressed_file(kernel_modules: list[Path],
                                                    tmp_path: Path) -> None:
     """Debian's kmod cannot read .ko.gz; we print what it prints for the plain file."""

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fixtures_ko import simple_module
+from kmgtest.fixtures_ko import simple_module
 
 from kmodgui.cli.info import info
 from kmodgui.core.builtin_modinfo import (
@@ -110,7 +110,6 @@ def test_string_without_module_prefix_ends_the_walk(tmp_path: Path) -> None:
                                  b"Function not implemented\n")
 
 
-@pytest.mark.kernel
 def test_every_builtin_module_of_the_real_kernel(kernel_root: Root) -> None:
     names = [module_name_from_path(line) for line in
              kernel_root.modules_file("modules.builtin").read_text().split()]

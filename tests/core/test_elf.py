@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
-from fixtures_ko import build_elf, modinfo_section, simple_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kmgtest.fixtures_ko import build_elf, modinfo_section, simple_module
 
 from kmodgui.core.elf import ElfError, ElfFile, ElfHeader, SectionHeader
 from kmodgui.core.errors import ModuleFileError
@@ -35,7 +35,6 @@ def _pyelftools_sections(data: bytes) -> dict[str, bytes]:
     return found
 
 
-@pytest.mark.kernel
 def test_equal_to_pyelftools_on_every_module(kernel_modules: list[Path]) -> None:
     """The fast path is allowed because of this test: all modules of a real kernel."""
     assert len(kernel_modules) > 4000
@@ -47,7 +46,6 @@ def test_equal_to_pyelftools_on_every_module(kernel_modules: list[Path]) -> None
         assert ".modinfo" in theirs, path
 
 
-@pytest.mark.kernel
 def test_section_table_equal_to_pyelftools(kernel_modules: list[Path]) -> None:
     """Names, offsets and sizes of every section, on a spread of real modules."""
     for path in kernel_modules[::97]:

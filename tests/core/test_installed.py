@@ -95,3 +95,16 @@ def test_text_fallback_answers_like_the_bin_files(kernel_root: Root, text_only_r
         assert ours == [s.show_line().replace(str(kernel_root.base), "")
                         for s in with_bin.dependency_order(name)], name
     assert any("modules.dep.bin is missing" in w for w in text.index.warnings)
+
+
+def test_an_empty_index_is_no_index(tmp_path: Path) -> None:
+    """kmod reads a 0-byte ``.bin`` as absent: no error, no fallback to the text file."""
+    root = Root(tmp_path, "4.19.0-old")
+    root.modules_dir.mkdir(parents=True)
+    root.modules_file("modules.builtin.alias.bin").write_bytes(b"")
+    root.modules_file("modules.builtin.alias").write_text("alias fs-x x\n")
+    index = InstalledIndex(root)
+    assert index.builtin_aliases("fs-x") == [] and index.warnings == []
+    root.modules_file("modules.builtin.bin").write_bytes(b"\0\0")  # damaged, not empty
+    with pytest.raises(IndexFileError, match="too short"):
+        index.is_builtin("x")

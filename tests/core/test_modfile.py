@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from fixtures_ko import build_elf, simple_module, trailer, versions_section
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kmgtest.fixtures_ko import build_elf, simple_module, trailer, versions_section
 
 from kmodgui.core.errors import ModuleFileError
 from kmodgui.core.modfile import (
@@ -64,7 +64,6 @@ def test_versions_and_name_in_other_layouts(bits: int, big: bool) -> None:
     assert info_from_image(data, "x.ko").versions == [(0xDEADBEEF, "printk"), (7, "dotted")]
 
 
-@pytest.mark.kernel
 def test_versions_equal_modprobe_dump_modversions(kernel_modules: list[Path]) -> None:
     """kmod's own ``modprobe --dump-modversions`` is the reference for __versions."""
     sample = kernel_modules[::200]
@@ -157,7 +156,6 @@ def test_unreadable_and_missing_files(tmp_path: Path) -> None:
     assert error_errno(info.value) == errno.EISDIR
 
 
-@pytest.mark.kernel
 def test_every_real_module_reads_with_its_own_name(kernel_modules: list[Path]) -> None:
     for path in kernel_modules:
         info = read_module_info(path)
@@ -166,7 +164,6 @@ def test_every_real_module_reads_with_its_own_name(kernel_modules: list[Path]) -
         assert info.signature is not None and info.signature.hash_algo == "sha256", path
 
 
-@pytest.mark.kernel
 def test_signature_cache_equals_a_full_parse(kernel_modules: list[Path]) -> None:
     """The PKCS#7 prefix cache (bulk speed) gives what asn1crypto gives on each file."""
     for path in kernel_modules[::7]:
@@ -178,7 +175,7 @@ def test_signature_cache_equals_a_full_parse(kernel_modules: list[Path]) -> None
 
 
 def _mutated_modules() -> st.SearchStrategy[bytes]:
-    from fixtures_ko import pkcs7
+    from kmgtest.fixtures_ko import pkcs7
 
     bases = [simple_module("f1") + trailer(pkcs7()), simple_module("f2", bits=32, big=True)]
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from treefiles import write
+from kmgtest.treefiles import write
 
 from kmodgui.core.modules_load import ModulesLoad
 from kmodgui.core.paths import MODULES_LOAD_DIRS, Root

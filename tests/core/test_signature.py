@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fixtures_ko import SHA256, name_of, pkcs7, simple_module, trailer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kmgtest.fixtures_ko import SHA256, name_of, pkcs7, simple_module, trailer
 
 from kmodgui.core.signature import ModuleSignature, hex_colons, read_signature
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from sysfs_roots import SCENARIOS, make_root
+from kmgtest.sysfs_roots import SCENARIOS, make_root
 
 from kmodgui.core.paths import Root
 

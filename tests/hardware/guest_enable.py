@@ -7,8 +7,8 @@ one on the guest's real /sys; the load goes through a helper client:
 * ``agent``: a client that asks the guest's root agent to run ``modprobe``
   (proves the page against a real kernel binding a real device);
 * ``helper``: the privileged helper itself, activated on the system bus and
-  authorised by the real polkitd, called with dbus-fast (the guest tier's
-  ``guestlib``) behind the window's HelperClient interface;
+  authorised by the real polkitd, called with the CLI's dbus-fast transport
+  (:class:`kmodgui.client.bus.BusClient`) behind the window's HelperClient interface;
 * ``window``: the window's own client (:func:`kmodgui.ui.helper_link.connect_helper`).
 
 Usage: ``guest_enable.py MODE MODULE``: the device with MODULE among its
@@ -24,20 +24,20 @@ import re
 import socket
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from kmodgui.client import HelperError, HelperResult, Request
 from kmodgui.core.devices import Device, network_interfaces, read_device
 from kmodgui.core.paths import Root
 
 OUT = Path(os.environ.get("KMGTEST_OUT", "/kmgout")) / "results" / "hardware.json"
 USAGE = "guest_enable.py agent|helper|window MODULE"
 AGENT_SOCKET = "/run/kmgtest/root.sock"
-SIGNATURES = {"Load": "sasa{sv}", "SetLoadAtBoot": "sba{sv}", "SetBlacklist": "ssa{sv}"}
 
 
 def agent(argv: list[str]) -> dict[str, Any]:
@@ -51,47 +51,37 @@ def agent(argv: list[str]) -> dict[str, Any]:
 
 
 class AgentClient:
-    """A HelperClient that loads modules with root's modprobe (no D-Bus)."""
+    """A helper client that loads modules with root's modprobe (no D-Bus)."""
 
-    def call(self, method: str, args: Sequence[object],
-             on_reply: Callable[[dict[str, Any]], None],
-             on_error: Callable[[Any], None]) -> None:
-        from kmodgui.ui.operations import CallError
-
-        if method != "Load":
-            QTimer.singleShot(0, lambda: on_error(CallError("org.kmodgui.Error.Failed",
-                                                            f"{method} not supported")))
+    def start(self, request: Request, on_reply: Callable[[HelperResult], None],
+              on_error: Callable[[HelperError], None]) -> None:
+        if request.method != "Load":
+            QTimer.singleShot(0, lambda: on_error(HelperError(
+                "org.kmodgui.Error.Failed", f"{request.method} not supported")))
             return
-        module = str(args[0])
+        module = str(request.args[0])
         result = agent(["modprobe", "--", module])
         word = re.compile(rf"\b{re.escape(module)}\b")
         log = [line for line in agent(["dmesg"])["stdout"].splitlines() if word.search(line)]
         if result["rc"] == 0:
-            QTimer.singleShot(0, lambda: on_reply({"kernel-log": log, "output": "",
-                                                   "files": []}))
+            QTimer.singleShot(0, lambda: on_reply(HelperResult(kernel_log=log)))
         else:
-            QTimer.singleShot(0, lambda: on_error(CallError(
+            QTimer.singleShot(0, lambda: on_error(HelperError(
                 "org.kmodgui.Error.Failed", result["stderr"], log)))
 
 
 class HelperBusClient:
-    """A HelperClient that calls the real helper over the system bus (blocking, then queued)."""
+    """A HelperClient that calls the real helper over the system bus: the CLI's transport
+    (dbus-fast, blocking), its answer queued to the GUI thread."""
 
-    def call(self, method: str, args: Sequence[object],
-             on_reply: Callable[[dict[str, Any]], None],
-             on_error: Callable[[Any], None]) -> None:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "guest" / "inside"))
-        import guestlib
+    def start(self, request: Request, on_reply: Callable[[HelperResult], None],
+              on_error: Callable[[HelperError], None]) -> None:
+        from kmodgui.client.bus import BusClient
 
-        from kmodgui.ui.operations import CallError
-
-        body = list(args)
-        options = body.pop() if body and isinstance(body[-1], dict) else {}
         try:
-            result = guestlib.call(method, SIGNATURES[method], *body,
-                                   guestlib.options(**options))
-        except guestlib.HelperError as exc:
-            error = CallError(exc.name, exc.message, exc.kernel_log)
+            result = BusClient().run(request)
+        except HelperError as exc:
+            error = exc
             QTimer.singleShot(0, lambda: on_error(error))
             return
         QTimer.singleShot(0, lambda: on_reply(result))
@@ -115,7 +105,8 @@ def wait(condition: Callable[[], bool], seconds: float) -> bool:
 
 def main(mode: str, module: str) -> dict[str, Any]:
     """Enable ``module`` on the device waiting for it, with the load done the ``mode`` way."""
-    from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, HardwarePage
+    from kmodgui.ui.device_model import DEVICE_ROLE, NEEDS_DRIVER_ROLE
+    from kmodgui.ui.hardware_page import HardwarePage
     from kmodgui.ui.operations import Operations
 
     _app = QApplication.instance() or QApplication(["guest-enable"])  # kept alive

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sysfs_roots import make_root, modprobe_resolve
+from kmgtest.sysfs_roots import make_root, modprobe_resolve
 
 from kmodgui.core.paths import Root
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sysfs_roots import make_root, modprobe_resolve
+from kmgtest.sysfs_roots import make_root, modprobe_resolve
 
 from kmodgui.core.devices import (
     CandidateState,

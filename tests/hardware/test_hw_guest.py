@@ -104,7 +104,7 @@ def test_capture_script_reproduces_the_committed_tree(kernel_root: Root, tmp_pat
     the devices the kernel sets up synchronously (PCI, virtio, platform, ACPI).
     """
     import capture_sysfs
-    from sysfs_roots import extract
+    from kmgtest.sysfs_roots import extract
 
     from kmodgui.core.devices import read_devices
 

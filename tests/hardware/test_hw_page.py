@@ -8,19 +8,21 @@ real code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest.sysfs_roots import make_root
 from PySide6.QtCore import Qt, QTimer
-from sysfs_roots import make_root
 
+from kmodgui.client import HelperError, HelperResult, Request, requests
 from kmodgui.core.devices import CandidateState, Device, scan
 from kmodgui.core.paths import Root
-from kmodgui.ui import hardware_page
-from kmodgui.ui.hardware_page import DEVICE_ROLE, NEEDS_DRIVER_ROLE, DeviceTableModel, HardwarePage
-from kmodgui.ui.operations import CallError, Operations
+from kmodgui.ui import device_model, hardware_page
+from kmodgui.ui.device_model import DEVICE_ROLE, NEEDS_DRIVER_ROLE, DeviceTableModel
+from kmodgui.ui.hardware_page import HardwarePage
+from kmodgui.ui.operations import Operations
 
 NIC = "devices/pci0000:00/0000:00:02.0"
 
@@ -29,14 +31,14 @@ class KernelStandIn:
     """A helper client that answers like the helper and binds e1000 like the kernel."""
 
     def __init__(self, root: Root, *, bind: bool = True,
-                 error: CallError | None = None) -> None:
+                 error: HelperError | None = None) -> None:
         self.root, self.bind, self.error = root, bind, error
         self.calls: list[tuple[str, list[object]]] = []
 
-    def call(self, method: str, args: Sequence[object],
-             on_reply: Callable[[dict[str, Any]], None],
-             on_error: Callable[[CallError], None]) -> None:
-        self.calls.append((method, list(args)))
+    def start(self, request: Request, on_reply: Callable[[HelperResult], None],
+              on_error: Callable[[HelperError], None]) -> None:
+        method, args = request.method, request.args
+        self.calls.append((method, [list(a) if isinstance(a, tuple) else a for a in args]))
         if self.error is not None:
             error = self.error
             QTimer.singleShot(10, lambda: on_error(error))
@@ -50,7 +52,7 @@ class KernelStandIn:
             (sys_dir / NIC / "driver").symlink_to("../../../bus/pci/drivers/e1000")
             (sys_dir / NIC / "net/ens2").mkdir(parents=True)
         log = ["e1000: Intel(R) PRO/1000 Network Driver"] if method == "Load" else []
-        QTimer.singleShot(10, lambda: on_reply({"kernel-log": log, "output": "", "files": []}))
+        QTimer.singleShot(10, lambda: on_reply(HelperResult(kernel_log=log)))
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_table_filter_and_search(qtbot: Any, pc: Root) -> None:
 
     # Sorting by a column, then back to the scan order.
     page.searchField.clear()
-    page.deviceTable.sortByColumn(hardware_page.Column.BUS, Qt.SortOrder.AscendingOrder)
+    page.deviceTable.sortByColumn(device_model.Column.BUS, Qt.SortOrder.AscendingOrder)
     buses = [d.bus for d in rows(page)]
     assert buses == sorted(buses)
 
@@ -173,7 +175,7 @@ def test_enable_driver_that_does_not_bind(qtbot: Any, pc: Root,
 
 
 def test_failed_load_shows_the_kernel_words(qtbot: Any, pc: Root) -> None:
-    error = CallError("org.kmodgui.Error.UnknownSymbol", "Unknown symbol in module",
+    error = HelperError("org.kmodgui.Error.UnknownSymbol", "Unknown symbol in module",
                       ["e1000: Unknown symbol e1000_dummy (err -2)"])
     page = make_page(qtbot, pc, KernelStandIn(pc, error=error))
     select(page, NIC)
@@ -286,7 +288,7 @@ def test_window_rereads_devices_when_modules_change(qtbot: Any, pc: Root) -> Non
     page = window.hardware_page
     assert isinstance(page, HardwarePage)
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
-    KernelStandIn(pc).call("Load", ["e1000", [], {}], lambda _r: None, lambda _e: None)
+    KernelStandIn(pc).start(requests.load("e1000"), lambda _r: None, lambda _e: None)
     with pc.proc_modules.open("a") as f:
         f.write("e1000 176128 0 - Live 0x0000000000000000\n")
     with qtbot.waitSignal(page.devices_loaded, timeout=20000):
@@ -303,8 +305,27 @@ def test_no_driver_highlight_follows_the_palette() -> None:
         palette = QPalette()
         palette.setColor(QPalette.ColorRole.Base, QColor(base))
         palette.setColor(QPalette.ColorRole.Text, QColor(text))
-        tint = hardware_page.warning_background(palette)
+        tint = device_model.warning_background(palette)
         # a warm tint (red above blue), close to the base's lightness, text still readable
         assert tint.red() > tint.blue()
         assert abs(tint.lightness() - QColor(base).lightness()) < 90
         assert abs(tint.lightness() - QColor(text).lightness()) > 110
+
+
+def test_window_gives_the_page_its_full_catalog(qtbot: Any, pc: Root) -> None:
+    """After a cold start the candidates' descriptions come from the full catalog, not the
+    quick one (which has none)."""
+    from kmodgui.ui.window import MainWindow
+
+    window = MainWindow(pc, None, full_catalog=False, use_cache=False, watch=False)
+    qtbot.addWidget(window)
+    page = window.hardware_page
+    assert isinstance(page, HardwarePage)
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=20000)
+    select(page, NIC)
+    assert page.candidateModel.row(0)[:2] == ("e1000", "available")
+    assert page.candidateModel.row(0)[2] == ""          # the quick catalog: no descriptions
+    with qtbot.waitSignal(window.catalog_loaded, timeout=60000):
+        window.load_full_catalog()
+    assert page.candidateModel.row(0)[2] == "Intel(R) PRO/1000 Network Driver"
+    window.operations.wait_for_background()

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sysfs_roots import SCENARIOS, captured_release
+from kmgtest.sysfs_roots import SCENARIOS, captured_release
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTURE_TESTS = ["tests/hardware", "tests/ui/test_devices_tab.py"]

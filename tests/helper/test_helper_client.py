@@ -1,4 +1,5 @@
-"""kmodgui.client against the real helper: typed calls as an unprivileged user, async in Qt."""
+"""kmodgui.client against the real helper: the requests over both transports (QtDBus for the
+window, dbus-fast for the CLI) as an unprivileged user, and asynchronously in Qt."""
 
 from __future__ import annotations
 
@@ -17,34 +18,41 @@ pytestmark = pytest.mark.bus
 HEADER = "# Written by kmodgui for module dummy. Delete this file to undo these settings.\n"
 
 SCRIPT = """
-import json, sys
-from kmodgui import client
+import json, os, sys
+from kmodgui.client import HelperError, requests
+if sys.argv[1] == "bus":
+    sys.modules["PySide6"] = None  # the CLI's transport needs no Qt
+    from kmodgui.client.bus import BusClient as Client
+else:
+    from kmodgui.client.qt import QtClient as Client
 
-c = client.HelperClient()
+c = Client()
 out = {}
 
 def err(f):
     try:
         f()
-    except client.HelperError as e:
+    except HelperError as e:
         return {"name": e.name, "short": e.short_name, "not_authorized": e.not_authorized,
                 "not_installed": e.not_installed, "message": e.message, "log": e.kernel_log,
                 "hint": e.hint}
     return None
 
-if sys.argv[1] == "full":
-    out["caps"] = c.get_capabilities()
-    out["boot"] = c.set_load_at_boot("dummy", True).files
-    out["options"] = c.set_persistent_options("dummy", {"numdummies": "2", "x": "y"}).files
-    out["blacklist"] = c.set_blacklist("dummy", "always").files
-    out["load"] = err(lambda: c.load("loop", {"max_loop": "8"}))
-    out["unload"] = err(lambda: c.unload("loop", force=True))
-    out["invalid"] = err(lambda: c.set_blacklist("dummy", "sometimes"))
-    out["insert"] = err(lambda: c.insert_file(sys.argv[2], ["a=1"]))
-    out["param"] = err(lambda: c.set_parameter("loop", "max_part", "1"))
-    out["depmod"] = err(lambda: c.rebuild_index("6.1.0-56-amd64"))
+if sys.argv[2] == "full":
+    out["caps"] = c.run(requests.get_capabilities()).values
+    out["boot"] = c.run(requests.set_load_at_boot("dummy", True)).files
+    out["options"] = c.run(requests.set_persistent_options(
+        "dummy", {"numdummies": "2", "x": "y"})).files
+    out["blacklist"] = c.run(requests.set_blacklist("dummy", "always")).files
+    out["load"] = err(lambda: c.run(requests.load("loop", {"max_loop": "8"})))
+    out["unload"] = err(lambda: c.run(requests.unload("loop", force=True)))
+    out["invalid"] = err(lambda: c.run(requests.set_blacklist("dummy", "sometimes")))
+    fd = os.open(sys.argv[3], os.O_RDONLY)
+    out["insert"] = err(lambda: c.run(requests.insert_file(fd, ["a=1"])))
+    out["param"] = err(lambda: c.run(requests.set_parameter("loop", "max_part", "1")))
+    out["depmod"] = err(lambda: c.run(requests.rebuild_index("6.1.0-56-amd64")))
 else:
-    out["caps"] = err(c.get_capabilities)
+    out["caps"] = err(lambda: c.run(requests.get_capabilities()))
 print(json.dumps(out))
 """
 
@@ -58,11 +66,13 @@ def run_client(bus: HelperBus, *args: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def test_typed_calls_as_an_unprivileged_user(bus: HelperBus, scratch: Path) -> None:
+@pytest.mark.parametrize("transport", ["qt", "bus"])
+def test_typed_calls_as_an_unprivileged_user(bus: HelperBus, scratch: Path,
+                                             transport: str) -> None:
     module = scratch / "m.ko"
     module.write_bytes(tiny_ko("kmodgui_fake"))
     module.chmod(0o644)
-    out = run_client(bus, "full", str(module))
+    out = run_client(bus, transport, "full", str(module))
     assert out["caps"]["version"] and isinstance(out["caps"]["modules-disabled"], bool)
     modprobe = bus.root / "etc" / "modprobe.d" / "kmodgui-dummy.conf"
     load = bus.root / "etc" / "modules-load.d" / "kmodgui-dummy.conf"
@@ -78,9 +88,10 @@ def test_typed_calls_as_an_unprivileged_user(bus: HelperBus, scratch: Path) -> N
     assert out["invalid"]["log"] == []
 
 
-def test_helper_not_installed_is_told_apart() -> None:
+@pytest.mark.parametrize("transport", ["qt", "bus"])
+def test_helper_not_installed_is_told_apart(transport: str) -> None:
     with private_bus("dbus_fast", polkit=False, helper=False) as bare:
-        out = run_client(bare, "caps")
+        out = run_client(bare, transport, "caps")
     assert out["caps"]["name"] == "org.freedesktop.DBus.Error.ServiceUnknown"
     assert out["caps"]["not_installed"] and not out["caps"]["not_authorized"]
     assert "make -C packaging install" in out["caps"]["hint"]
@@ -99,28 +110,30 @@ def test_without_polkit_everything_is_refused_even_for_root() -> None:
 def test_asynchronous_calls_report_on_signals(qtbot: Any, bus: HelperBus) -> None:
     from PySide6.QtDBus import QDBusConnection
 
-    from kmodgui.client import HelperClient, HelperError, HelperResult
+    from kmodgui.client import HelperError, HelperResult, requests
+    from kmodgui.client.qt import QtClient
 
     connection = QDBusConnection.connectToBus(bus.address, f"kmodgui-test-{bus.library}")
     try:
-        client = HelperClient(connection)
-        call = client.get_capabilities_async()
+        client = QtClient(connection)
+        call = client.start(requests.get_capabilities())
         with qtbot.waitSignal(call.succeeded, timeout=20000) as caps:
             pass
-        assert set(caps.args[0]) >= {"version", "kernel-release", "force-unload"}
+        assert set(caps.args[0].values) >= {"version", "kernel-release", "force-unload"}
         # root is authorised by polkit; the module does not exist under the helper's root
-        call = client.load_async("kmodgui_absent", ["a=1"])
+        call = client.start(requests.load("kmodgui_absent", ["a=1"]))
         with qtbot.waitSignal(call.failed, timeout=20000) as failed:
             pass
         error = failed.args[0]
         assert isinstance(error, HelperError) and error.short_name == "NotFound"
-        call = client.set_load_at_boot_async("kmodgui_async", True)
+        call = client.start(requests.set_load_at_boot("kmodgui_async", True))
         with qtbot.waitSignal(call.succeeded, timeout=20000) as done:
             pass
         result = done.args[0]
         assert isinstance(result, HelperResult)
         target = bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_async.conf"
         assert result.files == [str(target)] and target.exists()
-        assert client.set_load_at_boot("kmodgui_async", False).files == [str(target)]
+        assert client.run(requests.set_load_at_boot("kmodgui_async", False)).files == \
+            [str(target)]
     finally:
         QDBusConnection.disconnectFromBus(f"kmodgui-test-{bus.library}")

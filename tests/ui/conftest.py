@@ -11,7 +11,7 @@ can load them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
+from kmodgui.client import HelperError, HelperResult, Request
 from kmodgui.core.paths import Root
 
 # name -> (size, refcount, holders); newest first as /proc/modules lists them.
@@ -108,15 +109,23 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class Call:
-    method: str
-    args: list[object]
-    on_reply: Callable[[dict[str, Any]], None]
-    on_error: Callable[[Any], None]
+    request: Request
+    on_reply: Callable[[HelperResult], None]
+    on_error: Callable[[HelperError], None]
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def args(self) -> list[object]:
+        """The arguments as lists and dicts (an ``as`` is a tuple in the request)."""
+        return [list(a) if isinstance(a, tuple) else a for a in self.request.args]
 
 
 @dataclass
 class RecordingClient:
-    """A helper client for UI logic tests: records calls, answers as told.
+    """A helper client for UI logic tests: records requests, answers as told.
 
     The end-to-end path (real bus, real polkitd, real helper) is tested in
     ``test_helper_bus.py``; this one checks what the window does with answers.
@@ -125,8 +134,9 @@ class RecordingClient:
     calls: list[Call] = field(default_factory=list)
     answer: Callable[[Call], None] | None = None
 
-    def call(self, method: str, args: Sequence[object], on_reply: Any, on_error: Any) -> None:
-        call = Call(method, list(args), on_reply, on_error)
+    def start(self, request: Request, on_reply: Callable[[HelperResult], None],
+              on_error: Callable[[HelperError], None]) -> None:
+        call = Call(request, on_reply, on_error)
         self.calls.append(call)
         if self.answer is not None:
             self.answer(call)

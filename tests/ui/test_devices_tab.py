@@ -3,27 +3,13 @@ captured from a real kernel under qemu, checked against ``modprobe -R``."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest import sysfs_roots
 
 from kmodgui.core.paths import Root
-
-
-def _sysfs_roots() -> Any:
-    """tests/hardware/sysfs_roots.py (the hardware tier's captured trees), loaded by path."""
-    if "sysfs_roots" in sys.modules:
-        return sys.modules["sysfs_roots"]
-    path = Path(__file__).resolve().parents[1] / "hardware" / "sysfs_roots.py"
-    spec = importlib.util.spec_from_file_location("sysfs_roots", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sysfs_roots"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("module", ["e1000", "ahci", "xhci_pci"])
@@ -32,8 +18,7 @@ def test_devices_matching_a_module(qtbot: Any, tmp_path: Path, kernel_root: Root
     from kmodgui.core.devices import read_devices
     from kmodgui.ui.window import MainWindow
 
-    roots = _sysfs_roots()
-    root = roots.make_root(tmp_path / "root", "qemu-pc", kernel_root)
+    root = sysfs_roots.make_root(tmp_path / "root", "qemu-pc", kernel_root)
     window = MainWindow(root, None, full_catalog=False, watch=False)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.catalog_loaded, timeout=30000):
@@ -41,7 +26,7 @@ def test_devices_matching_a_module(qtbot: Any, tmp_path: Path, kernel_root: Root
     assert window.modules_page.select_module(module)
     tab = window.modules_page.details.aliases
     shown = {tab.device_rows.row(r)[0] for r in range(tab.device_rows.rowCount())}
-    resolve = roots.modprobe_resolve(root)
+    resolve = sysfs_roots.modprobe_resolve(root)
     expected = {d.name for d in read_devices(root)
                 if module in resolve(d.modalias) or d.driver_module == module}
     assert shown == expected
@@ -63,7 +48,7 @@ def test_unreadable_devices_show_the_reason(qtbot: Any, tmp_path: Path, kernel_r
         raise PermissionError(13, "Permission denied", str(root.sys_bus))
 
     monkeypatch.setattr(kmodgui.core.devices, "read_devices", unreadable)
-    root = _sysfs_roots().make_root(tmp_path / "root", "qemu-pc", kernel_root)
+    root = sysfs_roots.make_root(tmp_path / "root", "qemu-pc", kernel_root)
     window = MainWindow(root, None, full_catalog=False, watch=False)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.catalog_loaded, timeout=30000):

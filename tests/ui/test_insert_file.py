@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from kmodgui.client import HelperResult
+from kmodgui.core.file_preview import kernel_exports, preview_file
 from kmodgui.core.paths import Root
 from kmodgui.ui.dialogs.insert_file import InsertFileDialog
-from kmodgui.ui.file_preview import kernel_exports, preview_file
 
 
 def module_file(root: Root, name: str) -> str:
@@ -104,7 +105,7 @@ def test_dialog_and_descriptor(window: Any, client: Any, qtbot: Any, kernel_root
     def answer(call: Any) -> None:
         fd = call.args[0]
         received.append((fd, os.fstat(fd).st_size))
-        call.on_reply({"kernel-log": [], "output": "", "files": []})
+        call.on_reply(HelperResult())
 
     client.answer = answer
     dialog.load_button.click()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kmodgui.core import snapshot
 from kmodgui.core.catalog import load_catalog
 from kmodgui.core.modcache import cache_file
 from kmodgui.core.paths import Root
-from kmodgui.ui import snapshot
 
 
 def test_start_kinds_cold_then_snapshot(qtbot: Any, live_root: Root) -> None:

@@ -9,10 +9,10 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QSpinBox
 
+from kmodgui.client import HelperError, HelperResult, requests
 from kmodgui.core.paths import Root
 from kmodgui.ui.dialogs.error import ErrorDialog
 from kmodgui.ui.module_model import NAME_ROLE, Column
-from kmodgui.ui.operations import CallError
 
 from .conftest import LOADED, RecordingClient
 
@@ -117,7 +117,7 @@ def test_edit_parameter_in_place_calls_set_parameter(window: Any, client: Record
         ("SetParameter", ["psmouse", "rate", "80", {}])]
     assert model.index(row, 2).data() == "80 (applying…)"
     assert window.model.busy("psmouse") == "Applying…"
-    client.calls[0].on_reply({"kernel-log": [], "output": "", "files": []})
+    client.calls[0].on_reply(HelperResult())
     assert window.model.busy("psmouse") is None
     # make permanent sends the live value as the module's option
     tab.table.selectionModel().setCurrentIndex(
@@ -239,7 +239,7 @@ def test_unload_offers_holders_first_and_force(window: Any, client: RecordingCli
 
 def test_failure_shows_explanation_and_kernel_log(window: Any, client: RecordingClient,
                                                   qtbot: Any) -> None:
-    client.answer = lambda call: call.on_error(CallError(
+    client.answer = lambda call: call.on_error(HelperError(
         "org.kmodgui.Error.UnknownSymbol", "Unknown symbol in module",
         ["snd_hda_intel: Unknown symbol snd_hda_codec_new (err -2)"]))
     page = window.modules_page
@@ -255,8 +255,8 @@ def test_failure_shows_explanation_and_kernel_log(window: Any, client: Recording
 
 
 def test_dismissed_authorization_is_not_a_failure(window: Any, client: RecordingClient) -> None:
-    client.answer = lambda call: call.on_error(CallError(
-        "org.kmodgui.Error.NotAuthorized", "authentication was dismissed", []))
+    client.answer = lambda call: call.on_error(HelperError(
+        "org.freedesktop.PolicyKit1.Error.Cancelled", "authentication was dismissed", []))
     page = window.modules_page
     page.request_load("snd_hda_intel").load_button.click()
     assert page.findChild(ErrorDialog) is None
@@ -265,11 +265,11 @@ def test_dismissed_authorization_is_not_a_failure(window: Any, client: Recording
 
 
 def test_in_use_failure_offers_unloading_holders(window: Any, client: RecordingClient) -> None:
-    client.answer = lambda call: (call.on_error(CallError(
+    client.answer = lambda call: (call.on_error(HelperError(
         "org.kmodgui.Error.InUse", "Module jbd2 is in use", []))
         if len(client.calls) == 1 else None)
     page = window.modules_page
-    operation = window.operations.unload("jbd2", holders=["ext4"])
+    operation = window.operations.submit(requests.unload("jbd2"), holders=["ext4"])
     assert operation.state == "failed"
     dialog = page.findChild(ErrorDialog)
     assert "ext4" in dialog.findChild(object, "errorText").text()
@@ -431,8 +431,7 @@ def test_config_page_marks_lines_kmod_ignores(qtbot: Any, mutable_root: Root) ->
                                         "remove floppy /bin/false\n")
     win = MainWindow(mutable_root, None, full_catalog=False, watch=False)
     qtbot.addWidget(win)
-    win._update_config_page()
-    page = win.config_page
+    page = win.config_page    # built on first use, reading the configuration
     rows = {page.model.row(r)[4]: page.model.row(r) for r in range(page.model.rowCount())}
     assert rows["/etc/modprobe.d/kmodgui-floppy.conf:1"][2] == "/bin/false"
     assert rows["/etc/modprobe.d/zz-local.conf:1"][2] == (
@@ -451,3 +450,15 @@ def test_config_page_marks_lines_kmod_ignores(qtbot: Any, mutable_root: Root) ->
     assert rows[f"{softdep}:6"][2] == (
         f"(empty: no pre: or post:) (ignored: {softdep}:5 comes first)")
     win.close()
+
+
+def test_warnings_of_a_change_are_said(window: Any, client: RecordingClient) -> None:
+    """The helper's warnings (a line elsewhere overrides ours) in the notice and the Log."""
+    warning = "/lib/modprobe.d/00-vendor.conf:3: 'install floppy /bin/true' comes first"
+    client.answer = lambda call: call.on_reply(HelperResult(warnings=[warning]))
+    window.operations.submit(requests.set_blacklist("floppy", "always"))
+    notice = window.modules_page.notice
+    assert not notice.isHidden() and f"Warning: {warning}" in notice.text()
+    log = window.log_page
+    assert log.model.row(0)[3] == "done, with warnings"
+    assert f"Warning: {warning}" in log.describe(window.operations.history[0])

@@ -97,7 +97,8 @@ class DetailsPane(QTabWidget):
                     old = self.widget(index)
                     self.removeTab(index)
                     self.insertTab(index, tab, title)
-                    old.deleteLater()
+                    if old is not None:
+                        old.deleteLater()
                 self.setCurrentIndex(current)
             finally:
                 self.blockSignals(False)

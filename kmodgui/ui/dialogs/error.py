@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kmodgui.ui.explain import Explanation
+from kmodgui.client.errors import Explanation
 from kmodgui.ui.widgets import match_button_icons
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kmodgui.ui.file_preview import FilePreview
+from kmodgui.core.file_preview import FilePreview
 from kmodgui.ui.widgets import aligned_form, match_button_icons, value_label
 
 

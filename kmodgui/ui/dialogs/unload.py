@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmodgui.core.records import ModuleRecord
+from kmodgui.core.unload import Reason, refusal_for_record
 from kmodgui.ui.widgets import list_height, match_button_icons
 
 
@@ -26,9 +27,11 @@ class UnloadDialog(QDialog):
         self.record = record
         self.setWindowTitle(self.tr("Unload %1").replace("%1", record.name))
         layout = QVBoxLayout(self)
-        holders = list(record.holders)
+        self.refusal = refusal_for_record(record)
+        reason = self.refusal.reason if self.refusal is not None else None
         self.holders_first: QCheckBox | None = None
-        if holders:
+        if reason is Reason.HOLDERS:
+            holders = list(record.holders)
             text = QLabel(self.tr("%1 is in use by these modules:").replace("%1", record.name))
             layout.addWidget(text)
             listing = QListWidget()
@@ -40,18 +43,23 @@ class UnloadDialog(QDialog):
             self.holders_first.setObjectName("unloadHoldersFirst")
             self.holders_first.setChecked(True)
             layout.addWidget(self.holders_first)
-        elif record.refcount:
+        elif reason is Reason.IN_USE:
             busy = QLabel(self.tr(
                 "%1 is in use (%2 references) by a program or device, not by another module. "
                 "Unloading fails until it is released.").replace("%1", record.name).replace(
                     "%2", str(record.refcount)))
             busy.setWordWrap(True)
             layout.addWidget(busy)
+        elif reason is Reason.BUILTIN:
+            layout.addWidget(QLabel(self.tr(
+                "%1 is built into the kernel: it cannot be unloaded.").replace("%1", record.name)))
+        elif reason is Reason.NOT_LOADED:
+            layout.addWidget(QLabel(self.tr("%1 is not loaded.").replace("%1", record.name)))
         else:
             layout.addWidget(QLabel(self.tr("Nothing uses %1. Unload it?").replace(
                 "%1", record.name)))
         self.force: QCheckBox | None = None
-        if force_supported:
+        if force_supported and reason not in (Reason.BUILTIN, Reason.NOT_LOADED):
             self.force = QCheckBox(self.tr("Force (dangerous)"))
             self.force.setObjectName("forceUnload")
             warning = QLabel(self.tr(
@@ -65,6 +73,7 @@ class UnloadDialog(QDialog):
         self.unload_button = buttons.addButton(self.tr("Unload"),
                                                QDialogButtonBox.ButtonRole.AcceptRole)
         self.unload_button.setObjectName("confirmUnloadButton")
+        self.unload_button.setEnabled(reason not in (Reason.BUILTIN, Reason.NOT_LOADED))
         match_button_icons(buttons, self.unload_button)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -55,7 +55,7 @@ def kernel_exports(root: Root) -> set[str] | None:
     placeholder and puts the real map in the -dbg package), else the running
     kernel's ``kallsyms`` when the root is this system and the release is running.
     """
-    sources = [root.path(f"/boot/System.map-{root.release}")]
+    sources = [root.system_map]
     if root.is_host and root.release == os.uname().release:
         sources.append(root.proc_modules.with_name("kallsyms"))
     for path in sources:

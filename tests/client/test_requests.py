@@ -1,0 +1,85 @@
+"""Every client request against the helper's own method table, so the two cannot drift.
+
+Each request is marshalled as the CLI sends it (dbus-fast) and handed to the
+helper's own validation (``Method.prepare``): names, signatures and option
+keys must be the helper's, and the polkit actions the request names must be
+the ones the helper will ask.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kmodgui_helper import api, validate
+
+from kmodgui.client import requests
+from kmodgui.client.bus import marshal
+from kmodgui.client.requests import Request
+from kmodgui.core.modprobe_config import BlacklistMode
+
+
+@pytest.fixture(scope="module")
+def module_fd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    path: Path = tmp_path_factory.mktemp("ko") / "m.ko"
+    path.write_bytes(b"\x7fELF" + b"\0" * 60)
+    fd = os.open(path, os.O_RDONLY)
+    yield fd
+    os.close(fd)
+
+
+def every_request(fd: int) -> list[Request]:
+    """At least one request per helper method, with every option the client can set."""
+    return [
+        requests.get_capabilities(),
+        requests.load("dummy"), requests.load("dummy", {"numdummies": "2"}),
+        requests.unload("dummy"), requests.unload("dummy", dependencies=True),
+        requests.unload("dummy", force=True),
+        requests.insert_file(fd, ["a=1"], module="m"),
+        requests.set_parameter("loop", "max_part", "1"),
+        requests.set_persistent_options("dummy", {"numdummies": "2"}),
+        requests.set_persistent_options("dummy", {}),
+        *(requests.set_blacklist("dummy", mode) for mode in BlacklistMode),
+        requests.set_load_at_boot("dummy", True), requests.set_load_at_boot("dummy", False),
+        requests.rebuild_index("6.1.0-56-amd64"),
+    ]
+
+
+def test_every_helper_method_has_a_request(module_fd: int) -> None:
+    assert {r.method for r in every_request(module_fd)} == {m.name for m in api.METHODS}
+
+
+def test_requests_match_the_helper_table(module_fd: int) -> None:
+    table = api.check_table()
+    for request in every_request(module_fd):
+        method = table[request.method]
+        assert request.types == tuple(sig for _, sig in method.args), request
+        assert request.signature == method.signature
+        for kind, value in zip(request.types, request.args, strict=True):
+            if kind == "a{sv}":
+                assert isinstance(value, dict)
+                assert set(value) <= set(method.options), request
+        body, fds = marshal(request)
+        prepared = method.prepare(body, fds)  # the helper's validation accepts it as sent
+        assert prepared.actions == request.actions, request
+        assert set(request.actions) <= set(api.ACTIONS)
+        assert request.interactive == (not method.public), request
+
+
+def test_blacklist_modes_are_the_helpers() -> None:
+    assert tuple(m.value for m in BlacklistMode) == validate.BLACKLIST_MODES
+
+
+def test_what_a_request_concerns() -> None:
+    assert requests.load("snd-hda-intel").module == "snd_hda_intel"
+    assert requests.set_blacklist("a", BlacklistMode.ALWAYS).args[1] == "always"
+    assert [r.changes_configuration for r in (
+        requests.load("a"), requests.unload("a"), requests.set_parameter("a", "b", "c"),
+        requests.set_persistent_options("a", {}), requests.set_blacklist("a", "none"),
+        requests.set_load_at_boot("a", True), requests.rebuild_index("r"))] == [
+        False, False, False, True, True, True, True]
+    assert requests.get_capabilities().timeout < requests.load("a").timeout
+    assert requests.load("loop", {"max_loop": "8"}).describe() == \
+        "Load('loop', ('max_loop=8',), {})"
