@@ -121,7 +121,9 @@ def ok(reply: dict[str, Any], bus: HelperBus | None = None) -> None:
 def diagnostics(bus: HelperBus) -> str:
     """The daemons' and the helper's last words, for a failure message."""
     owner = bus.bus_call("NameHasOwner", "s", ["org.freedesktop.PolicyKit1"])["body"]
-    return (f"polkitd on the bus: {owner}\n{bus.log.read_text()[-3000:]}\n"
+    polkit_log = bus.directory / "polkit.log"
+    polkit = polkit_log.read_text()[-3000:] if polkit_log.exists() else ""
+    return (f"polkitd on the bus: {owner}\n{bus.log.read_text()[-3000:]}\n{polkit}\n"
             f"{bus.helper_log.read_text()[-8000:]}")
 
 

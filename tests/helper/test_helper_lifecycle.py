@@ -98,3 +98,24 @@ def test_a_caller_gone_during_polkit_frees_the_slot_at_once(bus: Any) -> None:
     assert target.exists()
     target.unlink()
     assert not (bus.root / "etc" / "modules-load.d" / f"kmodgui-{SLOW}.conf").exists()
+
+
+def test_a_polkitd_that_died_is_started_again_for_the_next_check(bus: Any) -> None:
+    """polkitd 122 can exit when a caller leaves during a check (a polkit bug); on a real
+    system D-Bus starts it again for the next CheckAuthorization, and so does the test bus:
+    the helper's next check goes to the new polkitd (it asks the bus name, never a pid)."""
+    import os
+    import signal
+
+    reply = bus.bus_call("GetConnectionUnixProcessID", "s", ["org.freedesktop.PolicyKit1"])
+    assert reply["type"] == "return", reply
+    old = reply["body"][0]
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while bus.bus_call("NameHasOwner", "s", ["org.freedesktop.PolicyKit1"])["body"] != [False]:
+        assert time.monotonic() < deadline, "polkitd did not go away"
+        time.sleep(0.05)
+    assert bus.call(boot("dummy"))[0]["type"] == "return"     # granted to nobody by the rules
+    assert bus.call(boot("dummy", False))[0]["type"] == "return"
+    reply = bus.bus_call("GetConnectionUnixProcessID", "s", ["org.freedesktop.PolicyKit1"])
+    assert reply["type"] == "return" and reply["body"][0] != old
