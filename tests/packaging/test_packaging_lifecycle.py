@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from conftest import Built, in_trixie
+import re
+
+from conftest import PACKAGING, Built, in_trixie
 
 # What a package manager itself changes and piuparts ignores too.
 SNAPSHOT = r"""
@@ -29,6 +31,7 @@ kmodgui config --json > /dev/null && echo "config ok"
 grep '^Exec=' /usr/share/dbus-1/system-services/org.kmodgui.Helper1.service
 unit=/usr/lib/systemd/system/kmodgui-helper.service
 systemd-analyze verify --man=no $unit 2>&1 && echo "verify ok"
+systemd-analyze security --offline=true --no-pager $unit 2>&1 | grep 'Overall exposure'
 man -w kmodgui 2>/dev/null || ls /usr/share/man/man1/kmodgui.1.gz
 echo "== removed"
 apt-get remove -y -q kmodgui kmodgui-helper kmodgui-gui > /tmp/remove.log 2>&1 \
@@ -55,6 +58,12 @@ def test_install_remove_purge(built: Built) -> None:
     assert "config ok" in installed
     assert "Exec=/usr/libexec/kmodgui-helper" in installed
     assert "verify ok" in installed, installed
+    exposure = re.search(r"Overall exposure level for kmodgui-helper.service: ([0-9.]+)",
+                         installed)
+    assert exposure, installed
+    # packaging/README.md quotes this number and explains each remaining exposure
+    readme = (PACKAGING / "README.md").read_text()
+    assert f"exposure level **{exposure.group(1)}**" in readme, exposure.group(0)
     removed = out.split("== removed\n")[1].split("== purged\n")[0]
     assert removed == "", removed  # no conffiles, nothing left even before purge
     purged = out.split("== purged\n")[1]
