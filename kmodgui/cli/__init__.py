@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 SUBCOMMANDS = (
     "info", "list", "deps", "resolve", "config", "devices",
     "actions", "gui",
+    "new",  # the workbench (issue 12)
+    "build",
+    "keygen",
+    "sign",
 )
 # The commands kmodgui.cli.actions registers (one module, several subcommands).
 ACTION_COMMANDS = ("load", "unload", "insert", "set-param", "options", "blacklist", "boot",

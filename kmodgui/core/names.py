@@ -57,3 +57,14 @@ OWN_CONFIG_PREFIX = "kmodgui-"
 def own_config_name(module: str) -> str:
     """The file (in modprobe.d and in modules-load.d) with kmodgui's settings for ``module``."""
     return f"{OWN_CONFIG_PREFIX}{module}.conf"
+
+
+#: What kmod (and the helper) accept as a module name: at most 55 characters (the
+#: kernel's MODULE_NAME_LEN less the NUL), letters, digits, ``_`` and ``-``, no leading ``-``.
+MODULE_NAME_MAX = 55
+
+
+def valid_module_name(name: str) -> bool:
+    """True when kmod would accept ``name`` as a module name (``modprobe NAME``)."""
+    return (0 < len(name) <= MODULE_NAME_MAX and not name.startswith("-")
+            and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in name))

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -144,15 +143,13 @@ def test_deps_text_and_json(kernel_root: Root, no_config: Path,
     assert "Module no-such-module not found in directory" in err
 
 
-def test_resolve_100_modaliases_is_fast(kernel_root: Root, no_config: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """The benchmark's shape: 100 device modaliases in one call, well under 100 modprobe runs."""
+def test_resolve_100_modaliases_in_one_call(kernel_root: Root, no_config: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The benchmark's shape (benchmarks/ times it against 100 modprobe runs): 100 device
+    modaliases in one call each get an answer."""
     rng = random.Random(5)
     patterns = [p for p, _ in read_alias(kernel_root) if p.startswith(("pci:", "usb:"))]
     aliases = [concrete(p, rng) for p in rng.sample(patterns, 100)]
-    start = time.perf_counter()
     _, out, _ = kmodgui(capsys, "resolve", "-b", str(kernel_root.base), "-k",
                         kernel_root.release, "-C", str(no_config), *aliases)
-    elapsed = time.perf_counter() - start
     assert out.count("\n") >= 100
-    assert elapsed < 1.0, f"100 modaliases took {elapsed:.3f} s in process"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import struct
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -223,17 +222,14 @@ def test_builtin_index(kernel_root: Root) -> None:
     assert index.search("ext4") is None
 
 
-def test_wildcard_lookups_are_fast(kernel_root: Root) -> None:
-    """A modalias lookup in modules.alias.bin takes about a millisecond (not 2 s of compiling)."""
+def test_wildcard_lookups_find_concrete_modaliases(kernel_root: Root) -> None:
+    """Wildcard lookups in modules.alias.bin find concrete modaliases (benchmarks/ times them)."""
     rng = random.Random(3)
     patterns = [p for p, _ in read_alias(kernel_root) if p.startswith(("pci:", "usb:"))]
     keys = [p.replace("*", "0").replace("?", "0") for p in rng.sample(patterns, 100)]
-    start = time.perf_counter()
     index = IndexFile.open(kernel_root.modules_file("modules.alias.bin"))
     found = [index.search_wild(key) for key in keys]
-    elapsed = time.perf_counter() - start
     assert sum(1 for f in found if f) >= 90
-    assert elapsed < 1.0, f"100 modalias lookups took {elapsed:.3f} s"
 
 
 def test_empty_index_written_by_depmod(tmp_path: Path) -> None:

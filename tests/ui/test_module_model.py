@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 
 import pytest
@@ -126,31 +124,3 @@ def test_state_filters_mean_what_they_say(catalog: Catalog) -> None:
     record = ModuleRecord("x", ModuleState.LOADED)
     assert passes_state(record, "loaded") and not passes_state(record, "available")
     assert not passes_state(record, "configured") and not passes_state(record, "blacklisted")
-
-
-def test_keystroke_filtering_is_instant(model: ModuleTableModel, qtbot: Any) -> None:
-    """Median time from a keystroke to the filtered table stays under a frame (16 ms)."""
-    from PySide6.QtWidgets import QApplication, QTableView
-
-    proxy = ModuleFilterProxy()
-    proxy.setSourceModel(model)
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(proxy)
-    view.resize(900, 600)
-    view.show()
-    model.search_index()  # the window folds the search text right after its first paint
-    QApplication.processEvents()
-    queries = ("u", "us", "usb", "usb_", "usb_s", "usb_st", "usb_s", "usb_", "usb", "us", "u",
-               "", "s", "sn", "snd", "snd_", "snd_h", "snd_hd", "snd_hda", "", "e", "ex",
-               "ext", "ext4", "ext", "ex", "e", "", "param:debug", "")
-    medians = []
-    for _round in range(3):  # the best of three rounds: other processes share this machine
-        timings = []
-        for query in queries:
-            start = time.perf_counter()
-            proxy.set_query(query)
-            QApplication.processEvents()
-            timings.append(time.perf_counter() - start)
-        medians.append(statistics.median(timings))
-    assert min(medians) < 0.016, medians
