@@ -219,6 +219,8 @@ class WorkbenchPage(QWidget):
         self.built: BuiltModule | None = None
         self._pending: dict[int, str] = {}     # operation id -> "load" / "unload"
         self._reloading = False
+        self._form_params: list[tuple[str, str]] | None = None
+        self._building = False
         self._build_ui()
         self.fill_releases()
         self._update_buttons()
@@ -455,7 +457,8 @@ class WorkbenchPage(QWidget):
     # -- building ----------------------------------------------------------------------------
     @property
     def building(self) -> bool:
-        return self.job is not None and self.job.running
+        """A build was started and its end not shown yet (the worker may still be exiting)."""
+        return self._building
 
     def start_build(self) -> BuildJob | None:
         """Build the folder for the chosen kernel in the background; None if it cannot start."""
@@ -471,11 +474,12 @@ class WorkbenchPage(QWidget):
         self.hide_notice()
         job = BuildJob(BuildRequest(folder, self.target()), self)
         job.line_received.connect(self._line)
-        job.build_finished.connect(self._finished)
+        job.build_finished.connect(self.show_outcome)
         job.build_refused.connect(self._refused)
         self.job = job
         self.status.setText(self.tr("Building for %1…").replace("%1", self.target().release))
         self.progress.show()
+        self._building = True
         job.start()
         self._update_buttons()
         return job
@@ -494,6 +498,7 @@ class WorkbenchPage(QWidget):
             self.status.setText(stage + "…")
 
     def _refused(self, error: object) -> None:
+        self._building = False
         self.progress.hide()
         self._reloading = False
         text = self._error_text(error) if isinstance(error, Exception) else str(error)
@@ -502,9 +507,12 @@ class WorkbenchPage(QWidget):
         self._update_buttons()
         self.build_refused.emit(text)
 
-    def _finished(self, outcome: object) -> None:
+    def show_outcome(self, outcome: object) -> None:
+        """Show a finished build: status, diagnostics, the module it made (then load it when
+        reloading)."""
         if not isinstance(outcome, BuildOutcome):
             return
+        self._building = False
         self.outcome = outcome
         result = outcome.result
         self.progress.hide()
@@ -584,12 +592,17 @@ class WorkbenchPage(QWidget):
 
     def _show_built(self) -> None:
         module = self.built
-        params = [Parameter(p.name, p.type or None, p.description or None)
-                  for p in (module.parameters if module else [])]
-        form = ParameterForm(params)
-        form.setObjectName("workbenchParameterForm")
-        self.params_area.setWidget(form)
-        self.params_form = form
+        declared = [(p.name, p.type) for p in (module.parameters if module else [])]
+        if declared != self._form_params:  # a rebuild keeps what was typed
+            live = self._live_values(module.name) if module else {}
+            params = [Parameter(p.name, p.type or None, p.description or None,
+                                value=live.get(p.name))
+                      for p in (module.parameters if module else [])]
+            form = ParameterForm(params)
+            form.setObjectName("workbenchParameterForm")
+            self.params_area.setWidget(form)
+            self.params_form = form
+            self._form_params = declared
         if module is None:
             self.module_label.setText("")
             return
@@ -598,6 +611,12 @@ class WorkbenchPage(QWidget):
         self.module_label.setText(self.tr("%1 — built for %2, %3").replace(
             "%1", module.path.name).replace("%2", module.vermagic.built_for or "?"
                                             ).replace("%3", signed))
+
+    def _live_values(self, name: str) -> dict[str, str]:
+        """The loaded module's parameter values (sysfs), to start the form from."""
+        found = read_sys_module(self.root, name)
+        return {p.name: p.value for p in found.parameters if p.value is not None} if found \
+            else {}
 
     def is_loaded(self) -> bool:
         """The built module is in the running kernel now (``/sys/module/NAME``)."""

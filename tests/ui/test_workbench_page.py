@@ -301,7 +301,14 @@ def test_build_error_then_fix_then_reload(as_user: Workspace | None, qtbot: Any,
     if as_user is None:
         return  # ran as 'nobody' in the fixture, and passed
     assert os.geteuid() == NOBODY[0]
-    root = Root(Path("/"), os.environ["KMGTEST_RELEASE"])
+    release = os.environ["KMGTEST_RELEASE"]
+    # the host's headers for the release, and a /sys this test can load into (see Reload)
+    base = as_user.path / "system"
+    (base / "lib" / "modules" / release).mkdir(parents=True)
+    (base / "lib" / "modules" / release / "build").symlink_to(f"/lib/modules/{release}/build")
+    (base / "etc").mkdir()
+    (base / "etc" / "os-release").symlink_to("/etc/os-release")  # Debian, as the host
+    root = Root(base, release)
     page = WorkbenchPage(root, Operations(client))
     qtbot.addWidget(page)
     page.resize(900, 700)
@@ -347,7 +354,21 @@ def test_build_error_then_fix_then_reload(as_user: Workspace | None, qtbot: Any,
     assert gaps.percentile(95) < 16, gaps.report()   # the issue's bound for a keystroke
 
     source.write_text(text)                               # fixed
-    client.answer = lambda call: call.on_reply(HelperResult(kernel_log=INIT[:1]))
+    sysdir = base / "sys" / "module" / "simplemodule"
+
+    def kernel(call: Any) -> None:
+        """The helper and the kernel: loading makes /sys/module/simplemodule, unloading
+        removes it; the reply carries the module's messages."""
+        if call.method == "InsertFile":
+            (sysdir / "parameters").mkdir(parents=True)
+            (sysdir / "initstate").write_text("live\n")
+            (sysdir / "taint").write_text("OE\n")
+            call.on_reply(HelperResult(kernel_log=INIT[:1]))
+        else:
+            shutil.rmtree(sysdir)
+            call.on_reply(HelperResult(kernel_log=EXIT))
+
+    client.answer = kernel
     with qtbot.waitSignal(page.module_loaded, timeout=300000):
         click(qtbot, page, "reloadBuiltButton")           # not loaded: build, then load
     ko = folder / "simplemodule.ko"
@@ -357,40 +378,65 @@ def test_build_error_then_fix_then_reload(as_user: Workspace | None, qtbot: Any,
     assert [p.name for p in page.built.parameters] == ["count"]
     assert [c.method for c in client.calls] == ["InsertFile"]
     assert INIT[0] in text_of(page, "workbenchKernelLog")
+    assert 'tainted "O"' in page.notice.text() and 'tainted "E"' in page.notice.text()
     assert page.diagnostics_model.rowCount() >= 1           # the harmless BTF line
     assert page.diagnostic_at(0).severity is Severity.HARMLESS
+    # loaded now: Reload = unload, build, load
+    assert page.is_loaded() and page.unload_button.isEnabled()
+    with qtbot.waitSignal(page.module_loaded, timeout=300000):
+        click(qtbot, page, "reloadBuiltButton")
+    assert [c.method for c in client.calls] == ["InsertFile", "Unload", "InsertFile"]
+    log = text_of(page, "workbenchKernelLog")
+    assert log.index(EXIT[0]) < log.rindex(INIT[0])
+    assert page.outcome.result.ok and page.is_loaded()
+
+    # no headers for the release: the build says which package to install (Debian here)
+    bare = WorkbenchPage(Root(base, "0.0.0-kmodgui-none"), Operations(client))
+    qtbot.addWidget(bare)
+    assert bare.release_box.currentText() == "0.0.0-kmodgui-none (no headers)"
+    bare.set_folder(folder)
+    with qtbot.waitSignal(bare.build_finished, timeout=60000):
+        click(qtbot, bare, "buildButton")
+    assert "kernel headers missing for 0.0.0-kmodgui-none" in bare.notice.text()
+    assert "apt-get install linux-headers-0.0.0-kmodgui-none" in bare.notice.text()
+    assert bare.diagnostics_model.row(0)[0] == "error"
 
 
-class EventLoopGaps:
-    """How late a 5 ms timer fires while something runs: the window's responsiveness."""
+def test_sign_with_a_key_made_on_first_use(qtbot: Any, client: Any, live_root: Root,
+                                           built_ko: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
 
-    def __init__(self, parent: QWidget) -> None:
-        self.values: list[float] = []
-        self.clock = QElapsedTimer()
-        self.clock.start()
-        self.timer = QTimer(parent)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-        self.started = time.monotonic()
-
-    def _tick(self) -> None:
-        self.values.append(max(0.0, self.clock.nsecsElapsed() / 1e6 - 5))
-        self.clock.restart()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    @property
-    def ticks(self) -> int:
-        return len(self.values)
-
-    def percentile(self, percent: int) -> float:
-        values = sorted(self.values) or [0.0]
-        return values[max(0, int(len(values) * percent / 100) - 1)]
-
-    def report(self) -> str:
-        values = sorted(self.values) or [0.0]
-        return (f"{len(values)} ticks over {time.monotonic() - self.started:.1f} s, "
-                f"late by median {statistics.median(values):.1f} ms, "
-                f"95% {self.percentile(95):.1f} ms, max {values[-1]:.1f} ms")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    shutil.copy(built_ko, folder)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda _parent, title, _text: asked.append(title)
+                        or QMessageBox.StandardButton.Yes)
+    # the window's tree has no headers, so no sign-file: said, with the next step
+    page = WorkbenchPage(live_root, Operations(client))
+    qtbot.addWidget(page)
+    page.set_folder(folder)
+    assert "not signed" in page.module_label.text()
+    click(qtbot, page, "signButton")
+    qtbot.waitUntil(lambda: page.status.text() == "Not signed", timeout=60000)
+    assert "scripts/sign-file" in page.notice.text()
+    assert f"Install the kernel headers for {live_root.release}" in page.notice.text()
+    assert asked == ["Make a Signing Key?"]
+    # with the release's headers (their sign-file): the key made on first use is reused
+    base = tmp_path / "system"
+    (base / "lib" / "modules" / live_root.release).mkdir(parents=True)
+    (base / "lib" / "modules" / live_root.release / "build").symlink_to(
+        f"/lib/modules/{live_root.release}/build")
+    page = WorkbenchPage(Root(base, live_root.release), Operations(client))
+    qtbot.addWidget(page)
+    page.set_folder(folder)
+    click(qtbot, page, "signButton")
+    qtbot.waitUntil(lambda: page.status.text().startswith("Signed"), timeout=60000)
+    assert asked == ["Make a Signing Key?"]                 # not asked again
+    assert page.built is not None and page.built.signer.startswith("kmodgui module signing key")
+    assert page.built.sig_hashalgo == "sha256"
+    assert "signed by kmodgui module signing key" in page.module_label.text()
+    assert "mokutil --import" in page.notice.text()
+    assert not client.calls                                 # signing needs no privilege
