@@ -58,27 +58,6 @@ from kmodgui.ui.rows_model import PAYLOAD_ROLE, RowsModel
 from kmodgui.ui.widgets import aligned_form, plain_table
 from kmodgui.ui.workbench_build import BuildJob, BuildOutcome
 
-
-def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
-    """Marks a text for lupdate; it is translated where it is shown."""
-    return text
-
-
-# Taint flags a freshly built module brings (Documentation/admin-guide/tainted-kernels.rst).
-TAINT_WORDS = {
-    "O": QT_TRANSLATE_NOOP(
-        "WorkbenchPage", "The kernel is now tainted \"O\": an out-of-tree module is loaded. "
-        "That is expected for your own module and harmless; kernel developers ask for bug "
-        "reports from a kernel without it, so unload the module before reporting a bug."),
-    "E": QT_TRANSLATE_NOOP(
-        "WorkbenchPage", "The kernel is now tainted \"E\": an unsigned module is loaded on a "
-        "kernel that can check signatures (it printed \"module verification failed\"). It "
-        "still works; sign the module (Sign…) to load it where signatures are enforced."),
-    "P": QT_TRANSLATE_NOOP(
-        "WorkbenchPage", "The kernel is now tainted \"P\": the module's license is not "
-        "GPL-compatible."),
-}
-
 # Editors that open a file at a line, by the desktop file the desktop uses for C sources.
 EDITORS_AT_LINE: dict[str, tuple[str, ...]] = {
     "org.kde.kate.desktop": ("kate", "--line", "{line}", "{file}"),
@@ -744,11 +723,26 @@ class WorkbenchPage(QWidget):
     def _after_load(self, name: str) -> None:
         found = read_sys_module(self.root, name)
         taint = found.taint if found is not None else ""
-        words = [QCoreApplication.translate("WorkbenchPage", TAINT_WORDS[letter])
-                 for letter in taint if letter in TAINT_WORDS]
+        words = [text for letter, text in self.taint_words().items() if letter in taint]
         if words:
             self.show_notice("\n".join(words))
         self.module_loaded.emit(name)
+
+    def taint_words(self) -> dict[str, str]:
+        """Taint flags a freshly built module brings, in plain words
+        (Documentation/admin-guide/tainted-kernels.rst)."""
+        return {
+            "O": self.tr("The kernel is now tainted \"O\": an out-of-tree module is loaded. "
+                         "That is expected for your own module and harmless; kernel developers "
+                         "ask for bug reports from a kernel without it, so unload the module "
+                         "before reporting a bug."),
+            "E": self.tr("The kernel is now tainted \"E\": an unsigned module is loaded on a "
+                         "kernel that can check signatures (it printed \"module verification "
+                         "failed\"). It still works; sign the module (Sign…) to load it where "
+                         "signatures are enforced."),
+            "P": self.tr("The kernel is now tainted \"P\": the module's license is not "
+                         "GPL-compatible."),
+        }
 
     def _kernel_log_header(self, text: str) -> None:
         self.kernel_log.appendPlainText(f"▶ {text}")

@@ -440,3 +440,38 @@ def test_sign_with_a_key_made_on_first_use(qtbot: Any, client: Any, live_root: R
     assert "signed by kmodgui module signing key" in page.module_label.text()
     assert "mokutil --import" in page.notice.text()
     assert not client.calls                                 # signing needs no privilege
+
+
+class EventLoopGaps:
+    """How late a 5 ms timer fires while something runs: the window's responsiveness."""
+
+    def __init__(self, parent: QWidget) -> None:
+        self.values: list[float] = []
+        self.clock = QElapsedTimer()
+        self.clock.start()
+        self.timer = QTimer(parent)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        self.started = time.monotonic()
+
+    def _tick(self) -> None:
+        self.values.append(max(0.0, self.clock.nsecsElapsed() / 1e6 - 5))
+        self.clock.restart()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    @property
+    def ticks(self) -> int:
+        return len(self.values)
+
+    def percentile(self, percent: int) -> float:
+        values = sorted(self.values) or [0.0]
+        return values[max(0, int(len(values) * percent / 100) - 1)]
+
+    def report(self) -> str:
+        values = sorted(self.values) or [0.0]
+        return (f"{len(values)} ticks over {time.monotonic() - self.started:.1f} s, "
+                f"late by median {statistics.median(values):.1f} ms, "
+                f"95% {self.percentile(95):.1f} ms, max {values[-1]:.1f} ms")
