@@ -52,7 +52,7 @@ def test_the_notes_cycle_twice(mods: Path, release: str) -> None:
         print(f"round {round_}: insert -> kernel log {printed}")
 
         assert NAME in loaded() and loaded()[NAME]["state"] == "Live"
-        listing = run(*KMODGUI, "list", "--json", "--no-cache")
+        listing = run(*KMODGUI, "list", "--json")
         assert listing.rc == 0, listing.stderr
         rows = json.loads(listing.stdout)
         rows = rows if isinstance(rows, list) else rows.get("modules", [])
