@@ -509,8 +509,8 @@ class WorkbenchPage(QWidget):
             self.status.setText(self.tr("Build failed: %n error(s)", "", errors))
         if outcome.modules:
             self.built = outcome.modules[0]
-        elif result.ok is False:
-            self.built = None if not self.built or not self.built.path.is_file() else self.built
+        elif self.built is not None and not self.built.path.is_file():
+            self.built = None      # a failed build keeps the last module only while it exists
         self._show_built()
         problems = [p for m in outcome.modules for p in m.problems] + outcome.unreadable
         if not result.ok and not result.cancelled:
