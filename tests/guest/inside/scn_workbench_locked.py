@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from guestlib import HelperError, KernelLog, insert_file, loaded
+from scn_workbench import helper_up
 
 from kmodgui.client import HelperError as ClientError
 from kmodgui.client import explain
@@ -55,6 +56,7 @@ def test_the_page_says_why_before_asking(qtbot: Any, mods: Path, tmp_path: Path)
 ])
 def test_the_kernel_refuses_and_it_is_explained(mods: Path, file: str,
                                                  kernel_words: str) -> None:
+    helper_up()
     log = KernelLog()
     with pytest.raises(HelperError) as refused:
         insert_file(mods / file)
