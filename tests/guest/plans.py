@@ -36,8 +36,8 @@ class Plan:
 
 
 PLANS = {
-    "default": Plan(cmdline="", files=("scn_default.py", "scn_window.py", "scn_workbench.py"),
-                    harness_steps=True),
+    "default": Plan(cmdline="", files=("scn_default.py", "scn_window.py"), harness_steps=True),
+    "workbench": Plan(cmdline="", files=("scn_workbench.py",)),  # its own boot and time budget
     "locked": Plan(cmdline="module.sig_enforce=1",
                    files=("scn_workbench_locked.py", "scn_locked.py")),
 }
