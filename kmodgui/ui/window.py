@@ -75,6 +75,9 @@ PAGES = (
               ("text-x-generic", "document-open-recent"),
               QStyle.StandardPixmap.SP_FileDialogContentsView, "kmodgui.ui.log_page",
               Built.AT_START),
+    PageEntry("workbench", QT_TRANSLATE_NOOP("MainWindow", "Workbench"),
+              ("applications-development", "text-x-csrc"),
+              QStyle.StandardPixmap.SP_FileDialogNewFolder, "kmodgui.ui.workbench_page"),
 )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from modbuild import build_test_modules
 from plans import PLANS, Outcome, run_plan
+from wbbuild import build_workbench_modules
 
 from kmodgui.core.paths import Root
 
@@ -29,7 +30,8 @@ def cache_dir(kernel_root: Root) -> Path:
 @pytest.fixture(scope="session")
 def guest_modules(kernel_root: Root) -> dict[str, Path]:
     """The test modules, built against the headers matching the kernel tree."""
-    return build_test_modules(kernel_root, cache_dir(kernel_root))
+    cache = cache_dir(kernel_root)
+    return {**build_test_modules(kernel_root, cache), **build_workbench_modules(kernel_root, cache)}
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,9 @@ class Plan:
 
 PLANS = {
     "default": Plan(cmdline="", files=("scn_default.py", "scn_window.py"), harness_steps=True),
-    "locked": Plan(cmdline="module.sig_enforce=1", files=("scn_locked.py",)),
+    "workbench": Plan(cmdline="", files=("scn_workbench.py",)),  # its own boot and time budget
+    "locked": Plan(cmdline="module.sig_enforce=1",
+                   files=("scn_workbench_locked.py", "scn_locked.py")),
 }
 
 #: Steps that prove the harness itself, before any project code is involved.

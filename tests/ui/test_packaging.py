@@ -141,7 +141,7 @@ def test_screenshot_script_under_xvfb(live_root: Root, tmp_path: Path,
     from PySide6.QtGui import QImage
 
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    for page in ("modules", "parameters", "dependencies", "configuration", "log"):
+    for page in ("modules", "parameters", "dependencies", "configuration", "log", "workbench"):
         for scheme in ("light", "dark"):
             assert f"{page}-{scheme}.png" in names
     light = QImage(str(tmp_path / "modules-light.png"))

@@ -11,7 +11,7 @@ import pytest
 
 #: Modules the scenarios load; whatever a test leaves loaded is removed after it.
 TOUCHED = ("kmg_consumer", "kmg_provider", "kmg_hello", "kmg_fresh", "kmg_pinned", "kmg_sleepy",
-           "bridge", "stp", "llc", "dummy", "loop")
+           "bridge", "stp", "llc", "dummy", "loop", "simplemodule")
 
 
 @pytest.fixture(scope="session")
