@@ -34,11 +34,19 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 async def _serve(root: Root, idle_timeout: float) -> int:
-    from kmodgui_helper.dbuslib import LIBRARY, BusType, MessageBus, NameFlag, RequestNameReply
+    from kmodgui_helper.dbuslib import (
+        LIBRARY,
+        BusType,
+        MessageBus,
+        NameFlag,
+        RequestNameReply,
+        tolerate_full_send_buffer,
+    )
     from kmodgui_helper.service import Service
 
     log = logging.getLogger("kmodgui-helper")
     bus = await MessageBus(bus_type=BusType.SYSTEM, negotiate_unix_fd=True).connect()
+    tolerate_full_send_buffer(bus)
     service = Service(bus, root, idle_timeout)
     bus.add_message_handler(service.handle)
     try:

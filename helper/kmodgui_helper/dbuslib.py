@@ -31,3 +31,35 @@ Variant = _lib.Variant
 MessageBus = _aio.MessageBus
 NameFlag = _lib.NameFlag
 RequestNameReply = _lib.RequestNameReply
+
+
+class _PatientSocket:
+    """The bus socket as the library's message writer sees it: a full send buffer means
+    "wait until writable" (0 bytes sent), not a lost connection.
+
+    dbus-fast (5.x) and dbus-next (0.2.3) take the ``BlockingIOError`` of a full
+    non-blocking socket for a broken bus and drop the connection: a flood of callers
+    whose replies outpace a busy dbus-daemon would disconnect the helper, and every call
+    it holds would end in NoReply. Both writers already wait for writability when a
+    send is short, so a short send of nothing is all they need. The helper never sends
+    descriptors, so ``sendmsg`` is left as it is.
+    """
+
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+
+    def send(self, data: bytes | memoryview) -> int:
+        try:
+            return int(self._sock.send(data))  # type: ignore[attr-defined]
+        except BlockingIOError:
+            return 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def tolerate_full_send_buffer(bus: object) -> None:
+    """Make ``bus`` (connected) wait out a full send buffer instead of disconnecting."""
+    writer = getattr(bus, "_writer", None)
+    if writer is not None and hasattr(writer, "sock"):
+        writer.sock = _PatientSocket(writer.sock)

@@ -26,6 +26,7 @@ MODULES_DISABLED = PREFIX + "ModulesDisabled"
 FAILED = PREFIX + "Failed"
 INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 INTERACTIVE_REQUIRED = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+CANCELLED = "org.freedesktop.PolicyKit1.Error.Cancelled"  # the user closed the password dialog
 UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
 UNKNOWN_OBJECT = "org.freedesktop.DBus.Error.UnknownObject"
 UNKNOWN_INTERFACE = "org.freedesktop.DBus.Error.UnknownInterface"
@@ -34,7 +35,7 @@ UNKNOWN_PROPERTY = "org.freedesktop.DBus.Error.UnknownProperty"
 ALL_HELPER_ERRORS = frozenset({
     NOT_AUTHORIZED, BUSY, NOT_FOUND, ALREADY_LOADED, NOT_LOADED, IN_USE, UNKNOWN_SYMBOL,
     INVALID_MODULE, INVALID_PARAMETER, SIGNATURE_REJECTED, LOCKED_DOWN, MODULES_DISABLED,
-    FAILED, INVALID_ARGS, INTERACTIVE_REQUIRED, UNKNOWN_METHOD, UNKNOWN_OBJECT,
+    FAILED, INVALID_ARGS, INTERACTIVE_REQUIRED, CANCELLED, UNKNOWN_METHOD, UNKNOWN_OBJECT,
     UNKNOWN_INTERFACE, UNKNOWN_PROPERTY,
 })
 

@@ -439,9 +439,12 @@ class Service:
             if decision is not polkit.Decision.AUTHORIZED:
                 log.info("%s %s: not authorised (%s, %s)", who, request.summary,
                          action, decision.value)
-                text = ("authentication was dismissed" if decision is polkit.Decision.DISMISSED
-                        else f"you are not authorised to do this ({action})")
-                self._send(msg, self._error(msg, errors.NOT_AUTHORIZED, text))
+                if decision is polkit.Decision.DISMISSED:
+                    self._send(msg, self._error(msg, errors.CANCELLED,
+                                                "authentication was dismissed"))
+                else:
+                    self._send(msg, self._error(msg, errors.NOT_AUTHORIZED,
+                                                f"you are not authorised to do this ({action})"))
                 return
             log.info("%s authorised for %s: %s %s", who, request.summary,
                      ", ".join(dict.fromkeys(request.actions)), _shown(request.details))

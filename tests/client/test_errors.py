@@ -23,7 +23,8 @@ def test_every_helper_error_name_has_an_entry() -> None:
     names = {getattr(helper_errors, n) for n in dir(helper_errors)
              if isinstance(getattr(helper_errors, n), str)
              and getattr(helper_errors, n).startswith(("org.kmodgui.Error.",
-                                                      "org.freedesktop.DBus.Error."))}
+                                                      "org.freedesktop.DBus.Error.",
+                                                      "org.freedesktop.PolicyKit1.Error."))}
     assert helper_errors.ALL_HELPER_ERRORS <= names
     missing = sorted(n for n in names if n != helper_errors.PREFIX and n not in ERRORS)
     assert not missing

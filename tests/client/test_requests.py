@@ -13,18 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kmgtest.tinyko import tiny_ko
 from kmodgui_helper import api, validate
 
 from kmodgui.client import requests
 from kmodgui.client.bus import marshal
 from kmodgui.client.requests import Request
 from kmodgui.core.modprobe_config import BlacklistMode
+from kmodgui.core.paths import Root
 
 
 @pytest.fixture(scope="module")
 def module_fd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     path: Path = tmp_path_factory.mktemp("ko") / "m.ko"
-    path.write_bytes(b"\x7fELF" + b"\0" * 60)
+    path.write_bytes(tiny_ko("m"))
     fd = os.open(path, os.O_RDONLY)
     yield fd
     os.close(fd)
@@ -51,8 +53,9 @@ def test_every_helper_method_has_a_request(module_fd: int) -> None:
     assert {r.method for r in every_request(module_fd)} == {m.name for m in api.METHODS}
 
 
-def test_requests_match_the_helper_table(module_fd: int) -> None:
+def test_requests_match_the_helper_table(module_fd: int, tmp_path: Path) -> None:
     table = api.check_table()
+    root = Root(tmp_path, "6.1.0-56-amd64")     # an empty system: nothing is loaded
     for request in every_request(module_fd):
         method = table[request.method]
         assert request.types == tuple(sig for _, sig in method.args), request
@@ -62,7 +65,7 @@ def test_requests_match_the_helper_table(module_fd: int) -> None:
                 assert isinstance(value, dict)
                 assert set(value) <= set(method.options), request
         body, fds = marshal(request)
-        prepared = method.prepare(body, fds)  # the helper's validation accepts it as sent
+        prepared = method.prepare(body, fds, root)  # the helper's validation accepts it
         assert prepared.actions == request.actions, request
         assert set(request.actions) <= set(api.ACTIONS)
         assert request.interactive == (not method.public), request

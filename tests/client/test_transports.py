@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest.tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 
@@ -81,7 +82,7 @@ def test_both_transports_give_the_same_answers(helper_bus_clean: Any) -> None:
     scratch = Path(tempfile.mkdtemp(dir=bus.directory))
     scratch.chmod(0o755)
     module = scratch / "m.ko"
-    module.write_bytes(b"\x7fELF" + b"\0" * 60)
+    module.write_bytes(tiny_ko("m"))   # a module file the helper reads; nobody may insert it
     module.chmod(0o644)
     modprobe = bus.root / "etc" / "modprobe.d" / "kmodgui-dummy.conf"
     boot = bus.root / "etc" / "modules-load.d" / "kmodgui-dummy.conf"

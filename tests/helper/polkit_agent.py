@@ -8,7 +8,8 @@ process) sends the helper call. Lines on stdout report what happened:
 ``ready``, ``asked <action>`` when polkitd began authentication,
 ``cancelled`` when polkitd withdrew it, ``reply <name>`` when the helper answered.
 Connection B disconnects once the agent was asked, with ``--leave`` at once, otherwise
-when a line arrives on stdin; the agent itself stays until it is stopped.
+when a line arrives on stdin; the agent itself stays until it is stopped. With
+``--dismiss`` the agent answers at once as a dialog the user closed does.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def start_time() -> int:
         return int(fh.read().rsplit(")", 1)[1].split()[19])
 
 
-async def main(module: str, leave: bool) -> None:
+async def main(module: str, leave: bool, dismiss: bool) -> None:
     asked = asyncio.Event()
     agent = await MessageBus(bus_type=BusType.SYSTEM).connect()
 
@@ -46,6 +47,9 @@ async def main(module: str, leave: bool) -> None:
         if msg.member == "BeginAuthentication":
             say(f"asked {msg.body[0]}")
             asked.set()
+            if dismiss:   # what an agent answers when the user closes its dialog
+                return Message.new_error(msg, "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                         "the user dismissed the dialog")
             return True  # never answered: the dialog stays open
         if msg.member == "CancelAuthentication":
             say("cancelled")
@@ -84,4 +88,4 @@ async def main(module: str, leave: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], "--leave" in sys.argv[2:]))
+    asyncio.run(main(sys.argv[1], "--leave" in sys.argv[2:], "--dismiss" in sys.argv[2:]))

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from tinyko import tiny_ko
+from kmgtest.tinyko import tiny_ko
 
 IN_HEADER = struct.Struct("<IIQQIIII")  # len, opcode, unique, nodeid, uid, gid, pid, pad
 OUT_HEADER = struct.Struct("<IiQ")  # len, error, unique

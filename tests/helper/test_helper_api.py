@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest.tinyko import tiny_ko
 from kmodgui_helper import api
-from tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from helperbus import NOBODY, HelperBus, private_bus
-from tinyko import tiny_ko
+from kmgtest.tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from helperbus import HelperBus
-from tinyko import tiny_ko
+from kmgtest.tinyko import tiny_ko
 
 pytestmark = pytest.mark.bus
 

@@ -68,7 +68,7 @@ class Agent:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        self.proc.communicate(timeout=10)   # waits, and closes the pipes
 
 
 @pytest.fixture(params=LIBRARIES)
@@ -129,7 +129,8 @@ def diagnostics(bus: HelperBus) -> str:
 
 def finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
     assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
+    with proc.stdout, proc.stderr:      # closed afterwards (their stdin already is)
+        out, err = proc.stdout.read(), proc.stderr.read()
     proc.wait(120)
     return out, err
 
@@ -207,3 +208,17 @@ def test_others_are_not_refused_while_someone_is_being_authorised(bus: HelperBus
     assert json.loads(finish(first)[0])[0]["type"] == "return"
     ok(bus.call(boot(slow, False))[0], bus)
     ok(bus.call(boot("kmodgui_bin", False), user=BIN)[0], bus)
+
+
+def test_a_dismissed_dialog_is_a_cancellation_not_a_refusal(own_bus: HelperBus) -> None:
+    """The user closed the password dialog: the helper says so by error name
+    (``org.freedesktop.PolicyKit1.Error.Cancelled``), and the window stays quiet."""
+    own_bus.ensure_helper()
+    agent = Agent(own_bus, "--dismiss")
+    try:
+        agent.wait_for("ready")
+        assert agent.wait_for("asked") == "asked org.kmodgui.configure"
+        assert agent.wait_for("reply") == "reply org.freedesktop.PolicyKit1.Error.Cancelled"
+    finally:
+        agent.stop()
+    assert not (own_bus.root / "etc" / "modules-load.d" / "kmodgui-kmodgui_askme.conf").exists()

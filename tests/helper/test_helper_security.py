@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tinyko import tiny_ko
+from kmgtest.tinyko import tiny_ko
 
 from kmodgui.core.paths import Root
 

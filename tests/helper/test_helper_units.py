@@ -227,8 +227,8 @@ def test_module_file_copy_is_sealed_and_named(tmp_path: Path) -> None:
     import fcntl
     import hashlib
 
+    from kmgtest.tinyko import tiny_ko
     from kmodgui_helper import modulefile
-    from tinyko import tiny_ko
 
     data = tiny_ko("kmodgui-copy")
     path = tmp_path / "m.ko"
@@ -309,3 +309,30 @@ def _cmdline(proc: Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_a_full_send_buffer_is_waited_out_not_a_lost_bus() -> None:
+    """The message writer's socket: a send into a full buffer sends nothing (the writer
+    then waits until writable) instead of raising, which both libraries take for a
+    broken connection."""
+    import socket
+
+    from kmodgui_helper.dbuslib import _PatientSocket
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        patient = _PatientSocket(ours)
+        sent = 0
+        while (n := patient.send(b"x" * 65536)) > 0:
+            sent += n
+        assert sent > 0 and patient.send(b"y") == 0       # full: nothing sent, no error
+        assert patient.fileno() == ours.fileno()           # everything else passes through
+        theirs.recv(65536)
+        theirs.setblocking(False)
+        while True:
+            try:
+                theirs.recv(1 << 20)
+            except BlockingIOError:
+                break
+        assert patient.send(b"z") == 1                      # room again
