@@ -14,6 +14,7 @@ const state = {
     release: "",
     selected: null,
     busy: false,
+    reading: 0,   // re-reads under way (body[data-reading] says so, for tests)
 };
 
 function el(tag, attrs = {}, ...children) {
@@ -109,6 +110,8 @@ function renderTable() {
 }
 
 async function refresh() {
+    state.reading += 1;
+    document.body.dataset.reading = "yes";
     try {
         const list = await reader.listModules();
         state.modules = list.modules;
@@ -124,6 +127,9 @@ async function refresh() {
     }
     if (!$("page-hardware").hidden)
         await refreshDevices();
+    state.reading -= 1;
+    if (!state.reading)
+        document.body.dataset.reading = "no";
 }
 
 // --- details ----------------------------------------------------------------------------
@@ -158,7 +164,8 @@ async function showDetails(name, scroll = true) {
     $("parameters").hidden = !params.length;
     $("parameters-empty").hidden = params.length > 0;
     const configured = model.configuredParameters(m);
-    if (document.activeElement !== $("options-input"))
+    // a re-read does not overwrite what the user is typing for this module
+    if ($("options-input").dataset.editing !== name)
         $("options-input").value = Object.entries(configured).map(([k, v]) => v.value ? `${k}=${v.value}` : k).join(" ");
 
     const deps = model.dependencyLists(m);
@@ -182,6 +189,7 @@ async function showDetails(name, scroll = true) {
             return;
         $("modinfo").tBodies[0].replaceChildren(...model.parseModinfo(text).map(([field, value]) =>
             el("tr", {}, el("th", {}, field), el("td", { class: "kg-mono" }, value))));
+        $("modinfo").dataset.module = name;
     } catch (error) {
         $("modinfo").tBodies[0].replaceChildren(el("tr", {}, el("td", {}, `kmodgui info failed: ${error.message || error}`)));
     }
@@ -238,7 +246,7 @@ async function refreshDevices() {
         const devices = model.sortDevices(await reader.devices());
         $("devices-table").tBodies[0].replaceChildren(...devices.map(d => {
             const waiting = d.bindable && !d.driver && d.candidates.length > 0;
-            return el("tr", { "data-device": d.name, class: waiting ? "kg-waiting" : "" },
+            return el("tr", { "data-device": d.syspath, class: waiting ? "kg-waiting" : "" },
                 el("td", { title: d.modalias || "" }, el("div", { class: "kg-name" }, model.deviceLabel(d)),
                    el("div", { class: "kg-muted kg-small-text" }, d.name)),
                 el("td", {}, d.bus),
@@ -304,9 +312,11 @@ function wire() {
             change(`Unloaded ${name}`, "Unload", [name, options]);
         }
     });
+    $("options-input").addEventListener("input", () => { $("options-input").dataset.editing = state.selected });
     $("options-form").addEventListener("submit", e => {
         e.preventDefault();
         const name = state.selected;
+        delete $("options-input").dataset.editing;
         change(`Saved options for ${name}`, "SetPersistentOptions", [name, model.parameterDict($("options-input").value)]);
         $("options-input").blur();
     });
