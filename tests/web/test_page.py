@@ -195,3 +195,34 @@ def test_hardware_lists_devices_without_driver_first(admin_page: Page,
                      ".map(b => b.dataset.enable)")
     assert "e1000" in enable and ("8139cp" in enable or "8139too" in enable)
     page.el("tab-modules").click()
+
+
+def test_load_from_file_uploads_and_runs_kmodgui_insert(admin_page: Page,
+                                                        system: WebSystem) -> None:
+    """The page uploads the file and runs ``kmodgui insert`` (which passes the descriptor);
+    this host's kernel cannot load it, so the page shows the command's explanation."""
+    page = admin_page
+    page.idle()
+    page.clear_outcome()
+    module = next(system.modules_dir.rglob("dummy.ko*"))
+    before = set(system.bus.directory.parent.glob("kmodgui-upload.*"))
+    page.el("insert-file").click()
+    page.el("insert-input").send_keys(str(module))
+    page.el("insert-confirm").click()
+    outcome = page.outcome()
+    assert not outcome["ok"]
+    assert outcome["error_message"].startswith("kmodgui: "), outcome
+    log = system.bus.helper_log.read_text()
+    assert "InsertFile(" in log and "uid 0 (" in log
+    assert set(system.bus.directory.parent.glob("kmodgui-upload.*")) == before  # removed
+
+
+def test_dark_theme_follows_cockpit(admin_page: Page) -> None:
+    page = admin_page
+    background = "return getComputedStyle(document.body).backgroundColor"
+    light = page.js(background)
+    page.js("window.dispatchEvent(new CustomEvent('cockpit-style', {detail: {style: 'dark'}}))")
+    assert page.js("return document.documentElement.classList.contains('pf-theme-dark')")
+    assert page.js(background) != light
+    page.js("window.dispatchEvent(new CustomEvent('cockpit-style', {detail: {style: 'light'}}))")
+    assert page.js(background) == light
