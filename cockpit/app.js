@@ -7,6 +7,7 @@ import { callHelper } from "./helper.js";
 import { followTheme } from "./theme.js";
 
 const REFRESH_MS = 30000;
+const FOLD_AFTER = 3;   // a field repeated more often (aliases) shows its first lines only
 const $ = id => document.getElementById(id);
 
 const state = {
@@ -146,6 +147,7 @@ async function showDetails(name, scroll = true) {
     for (const tr of $("modules-table").tBodies[0].rows)
         tr.classList.toggle("kg-selected", tr.dataset.name === name);
     $("details").hidden = false;
+    document.querySelector(".kg-split").classList.add("kg-with-details");
     $("details").dataset.module = name;
     $("details-name").textContent = m.name;
     $("details-state").textContent = model.STATE_LABELS[m.state] || m.state;
@@ -187,9 +189,15 @@ async function showDetails(name, scroll = true) {
         const text = await reader.info(name);
         if (state.selected !== name)
             return;
-        $("modinfo").tBodies[0].replaceChildren(...model.parseModinfo(text).map(([field, value]) =>
-            el("tr", {}, el("th", {}, field), el("td", { class: "kg-mono" }, value))));
+        const rows = model.parseModinfo(text);
+        const folded = model.foldedRows(rows, FOLD_AFTER);
+        $("modinfo").tBodies[0].replaceChildren(...rows.map(([field, value], i) =>
+            el("tr", { class: folded.has(i) ? "kg-folded" : "" },
+               el("th", {}, field), el("td", { class: "kg-mono" }, value))));
         $("modinfo").dataset.module = name;
+        $("modinfo").classList.remove("kg-unfolded");
+        $("modinfo-more").hidden = !folded.size;
+        $("modinfo-more").textContent = `Show ${folded.size} more lines (aliases, firmware, parameters)`;
     } catch (error) {
         $("modinfo").tBodies[0].replaceChildren(el("tr", {}, el("td", {}, `kmodgui info failed: ${error.message || error}`)));
     }
@@ -248,7 +256,8 @@ async function refreshDevices() {
             const waiting = d.bindable && !d.driver && d.candidates.length > 0;
             return el("tr", { "data-device": d.syspath, class: waiting ? "kg-waiting" : "" },
                 el("td", { title: d.modalias || "" }, el("div", { class: "kg-name" }, model.deviceLabel(d)),
-                   el("div", { class: "kg-muted kg-small-text" }, d.name)),
+                   el("div", { class: "kg-muted kg-small-text kg-ellipsis" },
+                      model.deviceLabel(d) === d.name ? (d.modalias || "") : d.name)),
                 el("td", {}, d.bus),
                 el("td", {}, d.driver ? `${d.driver}${d.driver_module ? ` (${d.driver_module})` : ""}`
                     : el("span", { class: "kg-label kg-state-none" }, "No driver")),
@@ -292,6 +301,10 @@ function wire() {
     for (const tab of document.querySelectorAll(".kg-tab"))
         tab.addEventListener("click", () => showPage(tab.dataset.page));
     $("outcome-close").addEventListener("click", () => { $("outcome").hidden = true });
+    $("modinfo-more").addEventListener("click", () => {
+        $("modinfo").classList.add("kg-unfolded");
+        $("modinfo-more").hidden = true;
+    });
 
     $("action-load").addEventListener("click", () => openLoad(state.selected));
     $("action-unload").addEventListener("click", () => openUnload(state.selected));

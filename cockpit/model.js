@@ -52,6 +52,18 @@ export function parseModinfo(text) {
     return rows;
 }
 
+/** Indexes of the rows to fold: a field's lines after its first `keep` (aliases run to hundreds). */
+export function foldedRows(rows, keep) {
+    const seen = {};
+    const folded = new Set();
+    rows.forEach(([field], i) => {
+        seen[field] = (seen[field] || 0) + 1;
+        if (seen[field] > keep)
+            folded.add(i);
+    });
+    return folded;
+}
+
 /** "a=1 b=x" -> [["a", "1"], ["b", "x"]]; a word without '=' is a flag (value ""). */
 export function splitOptions(text) {
     return text.trim().split(/\s+/).filter(Boolean).map(word => {

@@ -123,3 +123,9 @@ test("a result keeps files, output, kernel lines and warnings", () => {
                           warnings: ["/etc/modprobe.d/z.conf:1 overrides"] });
     assert.deepEqual(model.describeResult("x", {}).warnings, []);
 });
+
+test("a field repeated many times is folded after its first lines", () => {
+    const rows = [["filename", "f"], ["alias", "a"], ["alias", "b"], ["alias", "c"], ["parm", "p"], ["alias", "d"]];
+    assert.deepEqual([...model.foldedRows(rows, 2)], [3, 5]);
+    assert.equal(model.foldedRows(rows, 5).size, 0);
+});
