@@ -9,6 +9,7 @@
  * errors as they pass, keyed by error name and message.
  */
 
+import { errorKernelLines, errorKey } from "./model.js";
 import { BUS_NAME, INTERFACE, OBJECT_PATH, request, unwrapResult } from "./requests.js";
 
 const kernelLines = new Map();
@@ -20,16 +21,9 @@ function catchErrorBodies() {
         return;
     filterInstalled = true;
     cockpit.transport.filter((data, channel) => {
-        if (!channel || typeof data !== "string" || data.indexOf('"error"') < 0)
-            return true;
-        try {
-            const message = JSON.parse(data.substring(data.indexOf("\n") + 1));
-            const [name, body] = message.error || [];
-            if (typeof name === "string" && Array.isArray(body) && Array.isArray(body[1]))
-                kernelLines.set(`${name}\n${body[0]}`, body[1].map(String));
-        } catch (e) {
-            // not a D-Bus reply: nothing to keep
-        }
+        const found = channel ? errorKernelLines(data) : null;
+        if (found)
+            kernelLines.set(found.key, found.lines);
         return true;
     }, false);
 }
@@ -47,7 +41,7 @@ function connection() {
 export function helperError(error) {
     const name = error?.name || "";
     const message = error?.message || String(error);
-    const key = `${name}\n${message}`;
+    const key = errorKey(name, message);
     const kernelLog = kernelLines.get(key) || [];
     kernelLines.delete(key);
     return { name, message, kernelLog, problem: error?.problem || null };

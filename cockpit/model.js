@@ -169,6 +169,30 @@ export function parameterDict(text) {
     return out;
 }
 
+export function errorKey(name, message) {
+    return `${name}\n${message}`;
+}
+
+/**
+ * The kernel lines of a D-Bus error reply as it passes Cockpit's transport
+ * ("CHANNEL\n{"error": [name, [message, [lines]]], "id": …}"), keyed by name and message;
+ * null for anything else. cockpit.dbus itself keeps only the message.
+ */
+export function errorKernelLines(data) {
+    if (typeof data !== "string" || data.indexOf('"error"') < 0)
+        return null;
+    let message;
+    try {
+        message = JSON.parse(data.substring(data.indexOf("\n") + 1));
+    } catch (e) {
+        return null;
+    }
+    const [name, body] = Array.isArray(message?.error) ? message.error : [];
+    if (typeof name !== "string" || !Array.isArray(body) || !Array.isArray(body[1]))
+        return null;
+    return { key: errorKey(name, body[0]), lines: body[1].map(String) };
+}
+
 const ACCESS_HINT = "Turn on administrative access with the “Limited access” button at the " +
     "top of Cockpit, or ask an administrator for a polkit rule that allows this.";
 

@@ -129,3 +129,15 @@ test("a field repeated many times is folded after its first lines", () => {
     assert.deepEqual([...model.foldedRows(rows, 2)], [3, 5]);
     assert.equal(model.foldedRows(rows, 5).size, 0);
 });
+
+test("the kernel lines of a helper error are picked from the transport", () => {
+    const reply = '4:2!1\n' + JSON.stringify({ error: ["org.kmodgui.Error.UnknownSymbol",
+        ["uas needs symbols", ["uas: Unknown symbol usb_stor_probe1 (err -2)"]]], id: "3" });
+    assert.deepEqual(model.errorKernelLines(reply), {
+        key: model.errorKey("org.kmodgui.Error.UnknownSymbol", "uas needs symbols"),
+        lines: ["uas: Unknown symbol usb_stor_probe1 (err -2)"] });
+    assert.equal(model.errorKernelLines('4:2!1\n{"reply": [[{}]], "id": "3"}'), null);
+    assert.equal(model.errorKernelLines('4:2!1\n{"error": ["x.Error", ["only a message"]]}'), null);
+    assert.equal(model.errorKernelLines('4:2!1\n{"error": not json'), null);
+    assert.equal(model.errorKernelLines(new Uint8Array(3)), null);
+});
