@@ -120,7 +120,10 @@ async function refresh() {
         $("list-warnings").textContent = list.warnings.length ? `${list.warnings.length} files could not be read` : "";
         $("list-warnings").title = list.warnings.join("\n");
         renderTable();
-        if (state.selected)
+        // not while the user is typing in the details (a live value, options)
+        const typing = $("details").contains(document.activeElement) &&
+            document.activeElement.tagName === "INPUT" && document.activeElement.type === "text";
+        if (state.selected && !typing)
             await showDetails(state.selected, false);
     } catch (error) {
         $("list-status").hidden = false;

@@ -226,3 +226,24 @@ def test_dark_theme_follows_cockpit(admin_page: Page) -> None:
     assert page.js(background) != light
     page.js("window.dispatchEvent(new CustomEvent('cockpit-style', {detail: {style: 'light'}}))")
     assert page.js(background) == light
+
+
+def test_set_a_parameter_live_through_the_helper(admin_page: Page, system: WebSystem) -> None:
+    page = admin_page
+    page.clear_outcome()
+    page.select("usb_storage")
+    live = system.root / "sys" / "module" / "usb_storage" / "parameters" / "delay_use"
+    field = page.driver.find_element(
+        "css selector", "#parameters tr[data-param='delay_use'] input")
+    assert field.get_attribute("value") == "1"
+    field.clear()
+    field.send_keys("3")
+    page.driver.find_element("css selector",
+                             "#parameters tr[data-param='delay_use'] button").click()
+    outcome = page.outcome()
+    assert outcome["ok"], outcome
+    assert live.read_text().strip() == "3"
+    page.idle()
+    page.wait(lambda: page.driver.find_element(
+        "css selector", "#parameters tr[data-param='delay_use'] input").get_attribute("value")
+        == "3", "the new live value read back")

@@ -168,6 +168,11 @@ def web_system(kernel_root: Any) -> Iterator[WebSystem]:
         (root / "usr" / "share").mkdir(parents=True)
         (root / "usr" / "share" / "hwdata").symlink_to(sysfs_roots.HWDATA)
         (root / "etc" / "modprobe.d" / "local.conf").write_text(LOCAL_CONF)
+        # the capture has no parameter files: one writable parameter of a loaded module
+        params = root / "sys" / "module" / "usb_storage" / "parameters"
+        params.mkdir(parents=True, exist_ok=True)
+        (params / "delay_use").write_text("1\n")
+        (params / "delay_use").chmod(0o644)
         for path in [root, *root.rglob("*")]:
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o755)
