@@ -371,7 +371,9 @@ function start() {
     followTheme();
     wire();
     refresh();
-    window.setInterval(() => { if (!cockpit.hidden && !state.busy) refresh() }, REFRESH_MS);
+    // re-read while visible; never pile re-reads up behind a slow one
+    window.setInterval(() => { if (!cockpit.hidden && !state.busy && !state.reading) refresh() },
+                       REFRESH_MS);
     cockpit.addEventListener("visibilitychange", () => { if (!cockpit.hidden) refresh() });
 }
 
