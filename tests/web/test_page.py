@@ -194,6 +194,13 @@ def test_hardware_lists_devices_without_driver_first(admin_page: Page,
     enable = page.js("return [...document.querySelectorAll('#devices-table button[data-enable]')]"
                      ".map(b => b.dataset.enable)")
     assert "e1000" in enable and ("8139cp" in enable or "8139too" in enable)
+    # Enable asks the helper to load the driver (this host's kernel cannot: its answer shows)
+    page.clear_outcome()
+    page.js("document.querySelector(\"#devices-table button[data-enable='e1000']\").click()")
+    outcome = page.outcome()
+    assert not outcome["ok"] and outcome["error_name"].startswith("org.kmodgui.Error."), outcome
+    assert "Load(e1000, 0 parameters)" in system.bus.helper_log.read_text()
+    page.idle()
     page.el("tab-modules").click()
 
 

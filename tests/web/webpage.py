@@ -18,19 +18,19 @@ class Page:
         self.driver = driver
         self.session = session
 
-    def open(self, style: str = "light") -> None:
+    def open(self, style: str = "light", timeout: float = 90) -> None:
         from selenium.webdriver.common.by import By
 
         self.driver.get(self.session.url + "/")
         self.driver.execute_script("localStorage.setItem('shell:style', arguments[0])", style)
         self.driver.get(self.session.url + "/kmodgui")
         self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, f"iframe[name='{FRAME}']"),
-                  "the page's frame in the shell")
+                  "the page's frame in the shell", timeout)
         self.driver.switch_to.frame(
             self.driver.find_element(By.CSS_SELECTOR, f"iframe[name='{FRAME}']"))
         try:
             self.wait(lambda: self.js("return document.querySelectorAll('#modules-table tbody tr')"
-                                      ".length") > 0, "the module table", timeout=90)
+                                      ".length") > 0, "the module table", timeout)
         except AssertionError as exc:
             raise AssertionError(f"{exc}: {self.el('list-status').text}; "
                                  f"{self.session.log.read_text()[-2000:]}") from None
@@ -61,13 +61,13 @@ class Page:
         return self.js("return [...document.querySelectorAll('#modules-table tbody tr')]"  # type: ignore[no-any-return]
                        ".map(tr => [tr.dataset.name, tr.cells[1].textContent])")
 
-    def idle(self) -> None:
+    def idle(self, timeout: float = 60) -> None:
         """Wait until no re-read is under way (one follows every operation)."""
         self.wait(lambda: self.js("return document.body.dataset.reading") == "no",
-                  "the page to finish reading", timeout=60)
+                  "the page to finish reading", timeout)
 
-    def select(self, module: str) -> None:
-        self.idle()
+    def select(self, module: str, timeout: float = 30) -> None:
+        self.idle(max(timeout, 60))
         self.el("search").clear()
         self.el("search").send_keys(module)
         self.js("document.querySelector(`#modules-table tbody tr[data-name='${arguments[0]}']`)"
@@ -75,12 +75,12 @@ class Page:
         self.wait(lambda: self.js("return document.getElementById('details').dataset.module")
                   == module and self.js("return document.getElementById('modinfo').dataset.module")
                   == module,
-                  f"the details of {module}")
+                  f"the details of {module}", timeout)
 
-    def outcome(self) -> dict[str, Any]:
+    def outcome(self, timeout: float = 60) -> dict[str, Any]:
         """What the page shows after an operation: result or error, with their lines."""
         self.wait(lambda: self.visible("result") or self.visible("error"), "the helper's answer",
-                  timeout=60)
+                  timeout)
         return self.js("""
             const text = id => document.getElementById(id).textContent;
             const items = id => [...document.querySelectorAll('#' + id + ' li')]
