@@ -128,7 +128,7 @@ def test_persistent_options_through_the_helper(admin_page: Page, clean: WebSyste
     page.el("options-apply").click()
     outcome = page.outcome()
     conf = system.conf("modprobe.d", "dummy")
-    assert outcome["ok"], outcome
+    assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
     assert outcome["files"] == [f"Wrote {conf}"]
     assert "options dummy numdummies=2" in conf.read_text()
     assert outcome["warnings"] == _direct_warnings(
@@ -146,7 +146,7 @@ def test_blacklist_through_the_helper(admin_page: Page, clean: WebSystem) -> Non
     page.el("blacklist-apply").click()
     outcome = page.outcome()
     conf = system.conf("modprobe.d", "dummy")
-    assert outcome["ok"], outcome
+    assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
     text = conf.read_text()
     assert "blacklist dummy" in text and "install dummy /bin/false" in text
     assert outcome["warnings"] == _direct_warnings(
@@ -164,7 +164,7 @@ def test_load_at_boot_through_the_helper(admin_page: Page, clean: WebSystem) -> 
     page.el("boot-toggle").click()
     outcome = page.outcome()
     conf = system.conf("modules-load.d", "dummy")
-    assert outcome["ok"], outcome
+    assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
     assert conf.read_text().splitlines()[-1] == "dummy"
     page.wait(lambda: page.el("boot-toggle").is_selected() and str(conf) in page.el("config").text,
               "load at boot read back")
@@ -248,7 +248,7 @@ def test_set_a_parameter_live_through_the_helper(admin_page: Page, system: WebSy
     page.driver.find_element("css selector",
                              "#parameters tr[data-param='delay_use'] button").click()
     outcome = page.outcome()
-    assert outcome["ok"], outcome
+    assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
     assert live.read_text().strip() == "3"
     page.idle()
     page.wait(lambda: page.driver.find_element(

@@ -77,7 +77,7 @@ class Page:
                   == module,
                   f"the details of {module}", timeout)
 
-    def outcome(self, timeout: float = 60) -> dict[str, Any]:
+    def outcome(self, timeout: float = 150) -> dict[str, Any]:
         """What the page shows after an operation: result or error, with their lines."""
         self.wait(lambda: self.visible("result") or self.visible("error"), "the helper's answer",
                   timeout)

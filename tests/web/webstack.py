@@ -161,7 +161,9 @@ esac
 def web_system(kernel_root: Any) -> Iterator[WebSystem]:
     """The private bus with polkitd and the activatable helper, over a system tree."""
     check_tools()
-    with helperbus.private_bus("dbus_fast") as bus:
+    # a loaded machine can keep polkitd busy longer than the helper's usual 30 s
+    with helperbus.private_bus("dbus_fast",
+                               helper_env={"KMODGUI_HELPER_POLKIT_TIMEOUT": "120"}) as bus:
         root: Path = bus.root
         sysfs_roots.extract(SCENARIO, root)
         (root / "lib" / "modules" / kernel_root.release).mkdir(parents=True)
@@ -181,7 +183,25 @@ def web_system(kernel_root: Any) -> Iterator[WebSystem]:
         wrapper = bin_dir / "kmodgui"
         wrapper.write_text(_wrapper(root, kernel_root.release))
         wrapper.chmod(0o755)
-        yield WebSystem(bus, root, kernel_root.release, kernel_root.modules_dir, bin_dir)
+        made = WebSystem(bus, root, kernel_root.release, kernel_root.modules_dir, bin_dir)
+        _wait_for_polkit(made)
+        yield made
+
+
+def _wait_for_polkit(system: WebSystem, timeout: float = 180) -> None:
+    """One authorised call through the helper before the page's: polkitd answers (it can
+    be slow to start on a loaded machine, and the helper denies when it does not answer)."""
+    deadline = time.monotonic() + timeout
+    reply: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        reply = system.bus.call_root({"member": "SetLoadAtBoot", "signature": "sba{sv}",
+                                      "body": ["kmodgui_warmup", False, {}]})[0]
+        if reply["type"] == "return":
+            system.clean()
+            return
+        time.sleep(2)
+    raise AssertionError(f"polkitd did not authorise root: {reply}\n"
+                         f"{system.bus.helper_log.read_text()[-2000:]}")
 
 
 @dataclass
