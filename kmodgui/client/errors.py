@@ -163,8 +163,8 @@ ERRORS: dict[str, ErrorText] = {
     DBUS + "UnknownInterface": _UNKNOWN_CALL,
     DBUS + "UnknownProperty": _UNKNOWN_CALL,
     DBUS + "ServiceUnknown": replace(
-        _UNREACHABLE, hint="The kmodgui helper is not installed: run 'make -C packaging "
-        "install' as root (see the README)."),
+        _UNREACHABLE, hint="The kmodgui helper is not installed: install the kmodgui-helper "
+        "package, or run 'sudo make -C packaging install-venv' in the checkout (see the README)."),
     DBUS + "NameHasNoOwner": _UNREACHABLE,
     DBUS + "NoReply": _UNREACHABLE,
     DBUS + "Timeout": _UNREACHABLE,

@@ -267,7 +267,8 @@ class ModulesPage(QWidget):
         else:
             self.notice.setText(self.tr(
                 "Read-only: the kmodgui helper is not installed. To load, unload and "
-                "configure modules, install it (as root: make -C packaging install)."))
+                "configure modules, install it: the kmodgui-helper package, or, from the "
+                "checkout, sudo make -C packaging install-venv."))
             self.notice.show()
         self._update_buttons()
 
