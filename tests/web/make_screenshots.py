@@ -14,6 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))   # the shared test package kmgtest
 
 from webpage import Page  # noqa: E402
 from webstack import chromium, cockpit_session, load_by_path, web_system  # noqa: E402

@@ -40,6 +40,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from kmgtest import helperbus as _shared_helperbus
+from kmgtest import sysfs_roots
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -74,8 +76,7 @@ def load_by_path(name: str, path: Path) -> ModuleType:
     return module
 
 
-helperbus = load_by_path("helperbus", REPO / "tests" / "helper" / "helperbus.py")
-sysfs_roots = load_by_path("sysfs_roots", REPO / "tests" / "hardware" / "sysfs_roots.py")
+helperbus = _shared_helperbus.load()
 
 
 def check_tools() -> None:
