@@ -65,10 +65,16 @@ def parse_record(record: bytes) -> str:
 
 
 def about(line: str, modules: Iterable[str]) -> bool:
-    """True when a record names one of ``modules`` first (``name:``), as the module loader
-    and ``pr_fmt(KBUILD_MODNAME ": " ...)`` write them; ``-`` and ``_`` are the same."""
-    head, sep, _ = line.partition(":")
-    return bool(sep) and head.replace("-", "_") in {m.replace("-", "_") for m in modules}
+    """True when a record names one of ``modules`` first: ``name:`` as the module loader
+    and ``pr_fmt(KBUILD_MODNAME ": " ...)`` write them, or ``name device: `` as a driver's
+    ``dev_info()`` does (``e1000 0000:00:05.0 eth0: ...``); ``-`` and ``_`` are the same."""
+    names = {m.replace("-", "_") for m in modules}
+    for index, char in enumerate(line):
+        if char == ":" or (char == " " and ": " in line[index:]):
+            return line[:index].replace("-", "_") in names
+        if char.isspace():
+            return False
+    return False
 
 
 def visible(lines: Sequence[str], modules: Iterable[str], see_all: bool) -> list[str]:

@@ -79,3 +79,9 @@ def test_records_are_matched_by_their_module_prefix() -> None:
     assert kmsg.visible(records, ["snd_hda_intel"], see_all=True) == records
     assert kmsg.visible(["a: 1"], [], see_all=False) == ["1 other kernel message not shown"]
     assert kmsg.visible([], ["x"], see_all=False) == []
+    # a driver's dev_info(): "<driver> <device>: text" (seen in the guest for e1000)
+    driver = ["e1000 0000:00:05.0 eth0: Intel(R) PRO/1000 Network Connection",
+              "e1000e 0000:00:06.0: other driver", "e1000 no colon follows",
+              "audit e1000: type=1400"]
+    assert kmsg.visible(driver, ["e1000"], see_all=False) == [
+        driver[0], "3 other kernel messages not shown"]
