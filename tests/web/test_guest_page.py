@@ -106,7 +106,9 @@ class Guest:
 
 
 def _wait_http(url: str, guest: Guest) -> None:
-    deadline = time.monotonic() + SLOW
+    # the boot and the guest's setup come first: under TCG on a busy machine they took
+    # over 5 minutes once, so the page is awaited for twice the slow bound
+    deadline = time.monotonic() + SLOW * 2
     while time.monotonic() < deadline:
         if (guest.out / READY).exists():
             try:
