@@ -47,14 +47,31 @@ export function helperError(error) {
     return { name, message, kernelLog, problem: error?.problem || null };
 }
 
+// Past the call's own D-Bus timeout: a bridge that never settles a call (its channel
+// closed under it) must not leave the page waiting for ever.
+const GUARD_MS = 15000;
+
+function settledWithin(promise, ms) {
+    let timer;
+    const late = new Promise((resolve, reject) => {
+        timer = window.setTimeout(() => reject({ name: "", problem: "timeout",
+                                                 message: `no answer within ${Math.round(ms / 1000)} s` }), ms);
+    });
+    return Promise.race([promise, late]).finally(() => window.clearTimeout(timer));
+}
+
 /** Call `method` with `values`; resolves to the plain result, rejects with helperError(). */
 export async function callHelper(method, values) {
     const call = request(method, values);
     try {
-        const reply = await connection().call(OBJECT_PATH, INTERFACE, call.method, call.args,
-                                              { type: call.signature, timeout: call.timeout });
+        const reply = await settledWithin(
+            connection().call(OBJECT_PATH, INTERFACE, call.method, call.args,
+                              { type: call.signature, timeout: call.timeout }),
+            call.timeout + GUARD_MS);
         return unwrapResult(reply[0]);
     } catch (error) {
+        if (error?.problem === "timeout")
+            client?.close();      // the next call opens a fresh channel
         throw helperError(error);
     }
 }

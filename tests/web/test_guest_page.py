@@ -135,7 +135,7 @@ def test_page_loads_and_unloads_a_module_in_a_real_kernel(kernel_root: Root,
             driver = chromium(Path(profile))
             try:
                 page = Page(driver, CockpitSession(url, "kmguser", tmp_path, None,  # type: ignore[arg-type]
-                                                   tmp_path / "none"))
+                                                   tmp_path / "none", tmp_path / "none"))
                 try:
                     _exercise(page)
                 except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from webstack import CockpitSession
@@ -79,8 +80,11 @@ class Page:
 
     def outcome(self, timeout: float = 150) -> dict[str, Any]:
         """What the page shows after an operation: result or error, with their lines."""
-        self.wait(lambda: self.visible("result") or self.visible("error"), "the helper's answer",
-                  timeout)
+        try:
+            self.wait(lambda: self.visible("result") or self.visible("error"),
+                      "the helper's answer", timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {self.diagnosis()}") from None
         return self.js("""
             const text = id => document.getElementById(id).textContent;
             const items = id => [...document.querySelectorAll('#' + id + ' li')]
@@ -92,6 +96,15 @@ class Page:
                     error_hint: text('error-hint'), access: err.dataset.access,
                     error_name: err.dataset.name, kernel: text('error-kernel')};""")
 
+    def diagnosis(self) -> str:
+        """What the page, the browser, cockpit-ws and the helper were doing (for a failure)."""
+        page = self.js("return {busy: document.body.classList.contains('kg-busy'),"
+                       " reading: document.body.dataset.reading,"
+                       " outcome: !document.getElementById('outcome').hidden}")
+        console = [entry.get("message", "") for entry in self.console()][-10:]
+        return (f"page {page}; console {console}; cockpit-ws: "
+                f"{_tail(self.session.log)}; helper: {_tail(self.session.helper_log)}")
+
     def clear_outcome(self) -> None:
         self.js("document.getElementById('outcome').hidden = true;"
                 "document.getElementById('result').hidden = true;"
@@ -99,3 +112,7 @@ class Page:
 
     def console(self) -> list[dict[str, Any]]:
         return self.driver.get_log("browser")  # type: ignore[no-any-return]
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"

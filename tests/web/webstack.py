@@ -214,6 +214,7 @@ class CockpitSession:
     home: Path
     process: subprocess.Popen[bytes]
     log: Path
+    helper_log: Path
 
 
 @contextlib.contextmanager
@@ -244,7 +245,7 @@ def cockpit_session(system: WebSystem, user: tuple[int, int] | None) -> Iterator
              "--local-session=cockpit-bridge", "--address", "127.0.0.1", "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd="/")
     session = CockpitSession(f"http://127.0.0.1:{port}", "root" if user is None else "nobody",
-                             home, process, log)
+                             home, process, log, system.bus.helper_log)
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
