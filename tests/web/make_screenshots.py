@@ -53,11 +53,11 @@ def shoot(page: Page, out: Path, style: str) -> list[Path]:
     page.js("const s = document.getElementById('search'); s.value = 'usb';"
             "s.dispatchEvent(new Event('input'))")
     save("details")
-    page.el("tab-hardware").click()
+    page.click("tab-hardware")
     page.wait(lambda: page.js("return document.querySelectorAll('#devices-table tbody tr')"
                               ".length"), "the device list")
     save("hardware")
-    page.el("tab-modules").click()
+    page.click("tab-modules")
     return made
 
 

@@ -173,13 +173,13 @@ def _exercise(page: Page) -> None:
     page.open(timeout=SLOW)
     page.select("bridge", timeout=SLOW)
     assert _state(page, "bridge") == "Available"
-    page.el("action-load").click()
+    page.click("action-load")
     page.wait(lambda: page.js("return document.querySelectorAll('#load-preview li[data-module]')"
                               ".length"), "the load preview", SLOW)
     preview = page.js("return [...document.querySelectorAll('#load-preview li')]"
                       ".map(li => li.dataset.module)")
     assert preview == ["llc", "stp", "bridge"]
-    page.el("load-confirm").click()
+    page.click("load-confirm")
     outcome = page.outcome(timeout=SLOW)
     assert outcome["ok"], outcome
     _search(page, "")
@@ -187,9 +187,9 @@ def _exercise(page: Page) -> None:
               "bridge, stp and llc loaded, as the guest's /proc/modules says", SLOW)
     page.clear_outcome()
     page.select("bridge", timeout=SLOW)
-    page.el("action-unload").click()
-    page.el("unload-deps").click()
-    page.el("unload-confirm").click()
+    page.click("action-unload")
+    page.click("unload-deps")
+    page.click("unload-confirm")
     outcome = page.outcome(timeout=SLOW)
     assert outcome["ok"], outcome
     _search(page, "")

@@ -22,7 +22,7 @@ def test_a_polkit_rule_lets_the_user_configure(limited_page: Page, clean: WebSys
     page, system = limited_page, clean
     page.clear_outcome()
     page.select("dummy")
-    page.el("boot-toggle").click()
+    page.click("boot-toggle")
     outcome = page.outcome()
     assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
     assert system.conf("modules-load.d", "dummy").read_text().splitlines()[-1] == "dummy"
@@ -35,7 +35,7 @@ def test_without_a_rule_the_page_says_access_is_needed(limited_page: Page,
     page.clear_outcome()
     page.select("psmouse")
     page.js("document.getElementById('blacklist-mode').value = 'autoload'")
-    page.el("blacklist-apply").click()
+    page.click("blacklist-apply")
     outcome = page.outcome()
     assert not outcome["ok"]
     assert outcome["access"] == "yes"

@@ -83,7 +83,7 @@ def test_details_equal_kmodgui_info(admin_page: Page, system: WebSystem,
 def test_load_preview_equals_kmodgui_deps(admin_page: Page, system: WebSystem) -> None:
     page = admin_page
     page.select("uas")
-    page.el("action-load").click()
+    page.click("action-load")
     page.wait(lambda: page.js("return document.querySelectorAll('#load-preview li[data-module]')"
                               ".length"), "the load preview")
     shown = page.js("return [...document.querySelectorAll('#load-preview li')]"
@@ -99,11 +99,11 @@ def test_load_failure_shows_the_helpers_explanation(admin_page: Page, clean: Web
     page = admin_page
     page.clear_outcome()
     page.select("uas")
-    page.el("action-load").click()
+    page.click("action-load")
     page.wait(lambda: page.js("return document.querySelectorAll('#load-preview li[data-module]')"
                               ".length"), "the load preview")
     page.el("load-params").send_keys("delay_use=3")
-    page.el("load-confirm").click()
+    page.click("load-confirm")
     outcome = page.outcome()
     assert not outcome["ok"]
     assert outcome["error_name"].startswith("org.kmodgui.Error.")
@@ -126,7 +126,7 @@ def test_persistent_options_through_the_helper(admin_page: Page, clean: WebSyste
     page.select("dummy")
     page.el("options-input").clear()
     page.el("options-input").send_keys("numdummies=2")
-    page.el("options-apply").click()
+    page.click("options-apply")
     outcome = page.outcome()
     conf = system.conf("modprobe.d", "dummy")
     assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
@@ -144,7 +144,7 @@ def test_blacklist_through_the_helper(admin_page: Page, clean: WebSystem) -> Non
     page.clear_outcome()
     page.select("dummy")
     page.js("document.getElementById('blacklist-mode').value = 'always'")
-    page.el("blacklist-apply").click()
+    page.click("blacklist-apply")
     outcome = page.outcome()
     conf = system.conf("modprobe.d", "dummy")
     assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
@@ -162,7 +162,7 @@ def test_load_at_boot_through_the_helper(admin_page: Page, clean: WebSystem) -> 
     page.clear_outcome()
     page.select("dummy")
     assert not page.el("boot-toggle").is_selected()
-    page.el("boot-toggle").click()
+    page.click("boot-toggle")
     outcome = page.outcome()
     conf = system.conf("modules-load.d", "dummy")
     assert outcome["ok"], (outcome, system.bus.helper_log.read_text()[-1500:])
@@ -180,7 +180,7 @@ def test_admin_session_calls_as_root(admin_page: Page, system: WebSystem) -> Non
 def test_hardware_lists_devices_without_driver_first(admin_page: Page,
                                                      system: WebSystem) -> None:
     page = admin_page
-    page.el("tab-hardware").click()
+    page.click("tab-hardware")
     page.wait(lambda: page.js("return document.querySelectorAll('#devices-table tbody tr')"
                               ".length"), "the device list")
     shown = page.js("return [...document.querySelectorAll('#devices-table tbody tr')]"
@@ -202,7 +202,7 @@ def test_hardware_lists_devices_without_driver_first(admin_page: Page,
     assert not outcome["ok"] and outcome["error_name"].startswith("org.kmodgui.Error."), outcome
     assert "Load(e1000, 0 parameters)" in system.bus.helper_log.read_text()
     page.idle()
-    page.el("tab-modules").click()
+    page.click("tab-modules")
 
 
 def test_load_from_file_uploads_and_runs_kmodgui_insert(admin_page: Page,
@@ -214,9 +214,9 @@ def test_load_from_file_uploads_and_runs_kmodgui_insert(admin_page: Page,
     page.clear_outcome()
     module = next(system.modules_dir.rglob("dummy.ko*"))
     before = set(system.bus.directory.parent.glob("kmodgui-upload.*"))
-    page.el("insert-file").click()
+    page.click("insert-file")
     page.el("insert-input").send_keys(str(module))
-    page.el("insert-confirm").click()
+    page.click("insert-confirm")
     outcome = page.outcome()
     assert not outcome["ok"]
     assert outcome["error_message"].startswith("kmodgui: "), outcome

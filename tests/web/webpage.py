@@ -53,6 +53,26 @@ class Page:
 
         return self.driver.find_element(By.ID, element_id)
 
+    def click(self, element_id: str) -> None:
+        """Click a control once the page around it has stopped moving.
+
+        The details pane grows while its parts are read (modinfo, configuration): a click
+        aimed where the control was a moment ago lands elsewhere and changes nothing.
+        """
+        where = ("const e = document.getElementById(arguments[0]);"
+                 "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                 "return [r.x, r.y, r.width, r.height]")
+        last: list[Any] = []
+
+        def settled() -> bool:
+            nonlocal last
+            now = self.js(where, element_id)
+            steady, last = now == last, now
+            return steady
+
+        self.wait(settled, f"{element_id} to stop moving")
+        self.el(element_id).click()
+
     def visible(self, element_id: str) -> bool:
         return bool(self.js("const e = document.getElementById(arguments[0]);"
                             "return !!e && !e.closest('[hidden]') && e.offsetParent !== null",
