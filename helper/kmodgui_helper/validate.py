@@ -16,10 +16,9 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from kmodgui.core.names import normalize_module_name
+from kmodgui.core.names import MODULE_NAME_MAX, normalize_module_name, valid_module_name
 from kmodgui_helper.errors import invalid
 
-MODULE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,55}")
 PARAMETER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 # Values that reach modprobe's argv or a modprobe.d file end up in a shell: kmod pastes
 # them unquoted into an ``install`` command's ``$CMDLINE_OPTS``. Only shell-inert text.
@@ -43,8 +42,8 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 
 def module(name: object) -> str:
     """A module name, normalised as the kernel names it (``-`` becomes ``_``)."""
-    if not isinstance(name, str) or not MODULE_RE.fullmatch(name):
-        raise invalid("a module name is 1 to 56 letters, digits, '_' or '-', "
+    if not isinstance(name, str) or not valid_module_name(name):
+        raise invalid(f"a module name is 1 to {MODULE_NAME_MAX} letters, digits, '_' or '-', "
                       "and does not start with '-'")
     return normalize_module_name(name)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest import processes
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -265,12 +266,7 @@ def _stop(bus: HelperBus, daemon: subprocess.Popen[bytes]) -> None:
                     pids.append(reply["body"][0])
     for proc in reversed(bus.processes):
         with contextlib.suppress(Exception):
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            processes.stop(proc)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 15)

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGING = REPO / "packaging"
-PACKAGES = ("kmodgui", "kmodgui-helper", "kmodgui-gui")
+PACKAGES = ("kmodgui", "kmodgui-helper", "kmodgui-gui", "cockpit-kmodgui")
 
 
 @dataclass(frozen=True)
@@ -57,5 +57,5 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = Built(dist)
     assert sorted(p.name.split("_")[0] for p in result.debs) == sorted(PACKAGES)
-    assert len(result.rpms) == 3
+    assert len(result.rpms) == len(PACKAGES)
     return result

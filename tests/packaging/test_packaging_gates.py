@@ -54,6 +54,23 @@ def test_desktop_file_and_metainfo_validate(built: Built) -> None:
     assert "Validation was successful" in proc.stdout, proc.stdout
 
 
+def test_cockpit_page_as_shipped(built: Built) -> None:
+    """cockpit-kmodgui holds every file Cockpit serves for the page and nothing of its
+    development (tests, screenshots, README); its addon metadata validates."""
+    deb = next(p for p in built.debs if p.name.startswith("cockpit-kmodgui_"))
+    page = "/usr/share/cockpit/kmodgui/"
+    shipped = {path.removeprefix(page) for path in deb_files(deb) if path.startswith(page)}
+    source = REPO / "cockpit"
+    served = {"manifest.json", "index.html",
+              *(p.name for p in [*source.glob("*.js"), *source.glob("*.css")])}
+    assert shipped == served
+    proc = in_trixie(f"dpkg-deb -x /dist/{deb.name} /tmp/x && appstreamcli validate --no-net "
+                     "--pedantic --explain "
+                     "/tmp/x/usr/share/metainfo/org.kmodgui.cockpit.metainfo.xml",
+                     binds={built.dist: "/dist"}, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_metainfo_has_screenshots_that_exist_in_the_repo() -> None:
     metainfo = (PACKAGING / "org.kmodgui.KernelModules.metainfo.xml").read_text()
     images = re.findall(r"<image[^>]*>[^<]*/([^/<]+\.png)</image>", metainfo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PACKAGING, Built, in_trixie
+from conftest import PACKAGES, PACKAGING, Built, in_trixie
 
 # What a package manager itself changes and piuparts ignores too.
 SNAPSHOT = r"""
@@ -33,15 +33,16 @@ unit=/usr/lib/systemd/system/kmodgui-helper.service
 systemd-analyze verify --man=no $unit 2>&1 && echo "verify ok"
 systemd-analyze security --offline=true --no-pager $unit 2>&1 | grep 'Overall exposure'
 man -w kmodgui 2>/dev/null || ls /usr/share/man/man1/kmodgui.1.gz
+cockpit-bridge --packages 2>&1 | grep '^kmodgui' || echo "cockpit does not see the page"
 echo "== removed"
-apt-get remove -y -q kmodgui kmodgui-helper kmodgui-gui > /tmp/remove.log 2>&1 \
+apt-get remove -y -q {packages} > /tmp/remove.log 2>&1 \
     || {{ cat /tmp/remove.log; exit 1; }}
 sh /tmp/snapshot /tmp/removed
 diff /tmp/before /tmp/removed || true
 echo "== purged"
-dpkg --purge kmodgui kmodgui-helper kmodgui-gui > /tmp/purge.log 2>&1 \
+dpkg --purge {packages} > /tmp/purge.log 2>&1 \
     || {{ cat /tmp/purge.log; exit 1; }}
-dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}}\n' 'kmodgui*' 2>/dev/null \
+dpkg-query -W -f '${{db:Status-Abbrev}} ${{Package}}\n' {packages} 2>/dev/null \
     | grep -v '^un' || true
 sh /tmp/snapshot /tmp/after
 diff /tmp/before /tmp/after && echo "nothing left"
@@ -49,7 +50,8 @@ diff /tmp/before /tmp/after && echo "nothing left"
 
 
 def test_install_remove_purge(built: Built) -> None:
-    out = in_trixie(LIFECYCLE.format(snapshot=SNAPSHOT), binds={built.dist: "/dist"}).stdout
+    out = in_trixie(LIFECYCLE.format(snapshot=SNAPSHOT, packages=" ".join(PACKAGES)),
+                    binds={built.dist: "/dist"}).stdout
     installed = out.split("== installed\n")[1].split("== removed\n")[0]
     assert "root:root 755 /usr/libexec/kmodgui-helper" in installed
     assert "root:root 755 /usr/bin/kmodgui" in installed
@@ -58,6 +60,8 @@ def test_install_remove_purge(built: Built) -> None:
     assert "config ok" in installed
     assert "Exec=/usr/libexec/kmodgui-helper" in installed
     assert "verify ok" in installed, installed
+    # Cockpit finds the page where it looks, with the helper's condition met
+    assert re.search(r"^kmodgui\s+Kernel modules", installed, re.M), installed
     exposure = re.search(r"Overall exposure level for kmodgui-helper.service: ([0-9.]+)",
                          installed)
     assert exposure, installed
@@ -68,3 +72,23 @@ def test_install_remove_purge(built: Built) -> None:
     assert removed == "", removed  # no conffiles, nothing left even before purge
     purged = out.split("== purged\n")[1]
     assert purged == "nothing left\n", purged  # no dpkg record left either
+
+
+def test_cockpit_shows_the_page_only_where_the_helper_is(built: Built) -> None:
+    """The manifest's path-exists condition, as Debian 13's Cockpit applies it: without
+    kmodgui-helper the menu has no "Kernel modules" (nothing there could change anything)."""
+    out = in_trixie(r"""
+set -e
+apt-get install -y -q --no-install-recommends /dist/kmodgui_*.deb /dist/cockpit-kmodgui_*.deb \
+    > /tmp/install.log 2>&1 || { cat /tmp/install.log; exit 1; }
+echo "== without the helper"
+cockpit-bridge --packages 2>&1 | grep '^kmodgui' || true
+apt-get install -y -q /dist/kmodgui-helper_*.deb > /tmp/helper.log 2>&1 \
+    || { cat /tmp/helper.log; exit 1; }
+echo "== with the helper"
+cockpit-bridge --packages 2>&1 | grep '^kmodgui' || true
+""", binds={built.dist: "/dist"}).stdout
+    without = out.split("== without the helper\n")[1].split("== with the helper\n")[0]
+    with_helper = out.split("== with the helper\n")[1]
+    assert without == "", out
+    assert re.match(r"kmodgui\s+Kernel modules\s+/usr/share/cockpit/kmodgui$", with_helper), out

@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 from kmgtest import helperbus as _shared_helperbus
-from kmgtest import sysfs_roots
+from kmgtest import processes, sysfs_roots
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -62,6 +62,16 @@ mount --bind "$1" "$2"
 shift 2
 exec "$@"
 """
+
+
+def installed_page(into: Path) -> Path:
+    """The page as `make -C packaging install` installs it (what a package ships)."""
+    stage = Path(tempfile.mkdtemp(prefix="install-", dir=into))
+    done = subprocess.run(["make", "-s", "-C", str(REPO / "packaging"), "install",
+                           f"DESTDIR={stage}", "BINDIR=/usr/libexec"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return stage / "usr/share/cockpit/kmodgui"
 
 
 def load_by_path(name: str, path: Path) -> ModuleType:
@@ -223,8 +233,7 @@ def cockpit_session(system: WebSystem, user: tuple[int, int] | None) -> Iterator
     home = Path(tempfile.mkdtemp(prefix="kmodgui-web-home-", dir=system.bus.directory))
     data = home / ".local" / "share" / "cockpit"
     data.mkdir(parents=True)
-    shutil.copytree(PAGE, data / "kmodgui",
-                    ignore=shutil.ignore_patterns("test", "screenshots", "*.md", "*.xml"))
+    shutil.copytree(installed_page(home), data / "kmodgui")
     if user is not None:
         for path in [home, *home.rglob("*")]:
             os.chown(path, *user, follow_symlinks=False)
@@ -257,12 +266,7 @@ def cockpit_session(system: WebSystem, user: tuple[int, int] | None) -> Iterator
             raise AssertionError(f"cockpit-ws did not listen: {log.read_text()}")
         yield session
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        processes.stop(process, grace=10)
 
 
 def chromium(profile: Path, width: int = 1400, height: int = 900) -> Any:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from kmodgui_helper.validate import MODULE_RE
+from kmodgui_helper import validate
+from kmodgui_helper.errors import HelperError
 
 from kmodgui.cli import main
 from kmodgui.core.names import valid_module_name
@@ -66,7 +67,12 @@ def test_accepts_names_kmod_accepts(name: str) -> None:
        | st.from_regex(r"[A-Za-z0-9_-]{0,58}", fullmatch=True))
 def test_one_rule_with_the_helper(name: str) -> None:
     """The workbench's name rule is the helper's, so a module it makes can be loaded."""
-    assert valid_module_name(name) == bool(MODULE_RE.fullmatch(name))
+    try:
+        validate.module(name)
+        accepted = True
+    except HelperError:
+        accepted = False
+    assert valid_module_name(name) == accepted
 
 
 def test_refuses_existing_files_and_writes_nothing(tmp_path: Path) -> None:
