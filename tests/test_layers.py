@@ -30,7 +30,8 @@ def test_console_scripts_are_installed() -> None:
 
 # The core modules the root helper may import, and (with their own imports) nothing more:
 # the helper must never pull in the module-file readers (decompressors, ELF, ASN.1) or Qt.
-HELPER_MAY_IMPORT = ("paths", "names", "loaded", "modprobe_config", "modules_load", "globmatch")
+HELPER_MAY_IMPORT = ("paths", "names", "loaded", "modprobe_config", "modules_load", "globmatch",
+                     "kernel_state")
 NEVER = ("zstandard", "asn1crypto", "elftools", "PySide6")
 NOT_FROM_KMODGUI = ("lzma", "_lzma", "gzip", "bz2")  # the stdlib's shutil imports lzma itself
 

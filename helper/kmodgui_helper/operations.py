@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kmodgui.core import kernel_state
 from kmodgui.core.loaded import read_proc_modules
 from kmodgui.core.paths import Root
 from kmodgui_helper import __version__, configfiles, errors, finit, overrides, tools, trust
@@ -30,14 +31,6 @@ def result(kernel_log: list[str] | None = None, output: str = "",
             "warnings": list(warnings or [])}
 
 
-def _read_text(path: os.PathLike[str] | str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(65536).strip()
-    except OSError:
-        return None
-
-
 @dataclass(frozen=True)
 class Capabilities:
     """What the running kernel allows, as far as files tell (absent files mean the default)."""
@@ -49,29 +42,10 @@ class Capabilities:
 
 
 def read_capabilities(root: Root) -> Capabilities:
-    proc = root.proc_modules.parent
-    sysfs = root.sys_module.parent
-    disabled = _read_text(proc / "sys" / "kernel" / "modules_disabled") == "1"
-    lockdown = "none"
-    text = _read_text(sysfs / "kernel" / "security" / "lockdown") or ""
-    for word in text.split():
-        if word.startswith("[") and word.endswith("]"):
-            lockdown = word[1:-1]
-    sig = _read_text(root.sys_module / "module" / "parameters" / "sig_enforce") in ("Y", "1")
-    return Capabilities(disabled, lockdown, sig, _force_unload(root))
-
-
-def _force_unload(root: Root) -> bool:
-    """CONFIG_MODULE_FORCE_UNLOAD from config.gz or /boot/config-<release>; unknown: False."""
-    import gzip  # here: only this reads compressed data, and only when asked
-
-    text = ""
-    try:
-        with gzip.open(root.proc_modules.parent / "config.gz", "rt") as fh:
-            text = fh.read()
-    except (OSError, EOFError):
-        text = _read_text(root.path("/boot") / f"config-{root.release}") or ""
-    return "\nCONFIG_MODULE_FORCE_UNLOAD=y" in "\n" + text
+    forced = kernel_state.config_value(kernel_state.kernel_config(root),
+                                       "CONFIG_MODULE_FORCE_UNLOAD") == "y"
+    return Capabilities(kernel_state.modules_disabled(root), kernel_state.lockdown(root),
+                        kernel_state.signature_enforced(root), forced)
 
 
 def capabilities(root: Root) -> Result:

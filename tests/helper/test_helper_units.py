@@ -37,12 +37,12 @@ def test_every_action_is_in_the_polkit_policy() -> None:
         assert f'<action id="{action}">' in policy
 
 
-@pytest.mark.parametrize("name", ["dummy", "snd-hda-intel", "a", "x" * 56, "_x", "9p"])
+@pytest.mark.parametrize("name", ["dummy", "snd-hda-intel", "a", "x" * 55, "_x", "9p"])
 def test_module_names_accepted(name: str) -> None:
     assert validate.module(name) == name.replace("-", "_")
 
 
-@pytest.mark.parametrize("name", ["", "-x", "x" * 57, "a b", "a\n", "a/b", "a.ko", "ä", "a;b"])
+@pytest.mark.parametrize("name", ["", "-x", "x" * 56, "a b", "a\n", "a/b", "a.ko", "ä", "a;b"])
 def test_module_names_refused(name: str) -> None:
     with pytest.raises(HelperError) as caught:
         validate.module(name)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from wbbuilds import NOBODY, Builds, Workspace
 
+from kmodgui.core.kernel_state import config_value, kernel_config
 from kmodgui.core.paths import Root
-from kmodgui.core.workbench.check import config_value, kernel_config
 from kmodgui.core.workbench.signing import KNOWN_MOKS, find_key, known_keys, signature_hash
 
 

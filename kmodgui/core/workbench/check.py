@@ -8,10 +8,10 @@ so before the helper is asked spares a password prompt for a sure failure.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kmodgui.core import kernel_state
 from kmodgui.core.modfile import ModuleInfo, read_module_info
 from kmodgui.core.paths import Root
 
@@ -66,48 +66,11 @@ class Enforcement:
         return reasons
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def kernel_config(root: Root) -> str:
-    """The release's kernel config: the build tree's ``.config``, ``/boot``, ``config.gz``."""
-    for path in (root.modules_dir / "build" / ".config",
-                 root.path("/boot") / f"config-{root.release}"):
-        text = _read(path)
-        if text:
-            return text
-    if root.is_host:
-        try:
-            with gzip.open(root.proc_modules.parent / "config.gz", "rt") as fh:
-                return fh.read()
-        except (OSError, EOFError):
-            pass
-    return ""
-
-
-def config_value(config: str, name: str) -> str | None:
-    """``CONFIG_NAME``'s value (quotes removed); None when unset."""
-    prefix = f"{name}="
-    for line in config.splitlines():
-        if line.startswith(prefix):
-            return line[len(prefix):].strip().strip('"')
-    return None
-
-
 def read_enforcement(root: Root) -> Enforcement:
     """Signature enforcement as the files show it (what the helper's GetCapabilities reports)."""
-    sysfs = root.sys_module.parent
-    sig = _read(root.sys_module / "module" / "parameters" / "sig_enforce") in ("Y", "1")
-    lockdown = "none"
-    for word in _read(sysfs / "kernel" / "security" / "lockdown").split():
-        if word.startswith("[") and word.endswith("]"):
-            lockdown = word[1:-1]
-    forced = config_value(kernel_config(root), "CONFIG_MODULE_SIG_FORCE") == "y"
-    return Enforcement(sig, forced, lockdown)
+    forced = kernel_state.config_value(kernel_state.kernel_config(root),
+                                       "CONFIG_MODULE_SIG_FORCE") == "y"
+    return Enforcement(kernel_state.signature_enforced(root), forced, kernel_state.lockdown(root))
 
 
 @dataclass(frozen=True)

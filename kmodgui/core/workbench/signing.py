@@ -18,9 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kmodgui.core.kernel_state import config_value, kernel_config
 from kmodgui.core.modfile import read_module_info
 from kmodgui.core.paths import Root
-from kmodgui.core.workbench.check import config_value, kernel_config
 from kmodgui.core.workbench.errors import SigningError
 from kmodgui.core.workbench.headers import build_dir
 
