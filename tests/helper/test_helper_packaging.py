@@ -17,6 +17,11 @@ FILES = {
     "share/applications/org.kmodgui.KernelModules.desktop",
     "share/metainfo/org.kmodgui.KernelModules.metainfo.xml",
     "share/icons/hicolor/scalable/apps/org.kmodgui.KernelModules.svg",
+    "share/metainfo/org.kmodgui.cockpit.metainfo.xml",
+    # the Cockpit page: what Cockpit serves, not its tests, screenshots or README
+    *(f"share/cockpit/kmodgui/{name}" for name in (
+        "manifest.json", "index.html", "kmodgui.css", "app.js", "helper.js", "model.js",
+        "reader.js", "requests.js", "theme.js")),
 }
 
 
