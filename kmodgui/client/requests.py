@@ -15,7 +15,7 @@ a line in that test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +61,9 @@ class Request:
         return INTERACTIVE_TIMEOUT_S if self.interactive else QUICK_TIMEOUT_S
 
     def describe(self) -> str:
-        """``Load('loop', ('max_loop=8',), {})``, for the log."""
-        return f"{self.method}({', '.join(repr(a) for a in self.args)})"
+        """What an administrator would have typed or written for it, for the log:
+        ``modprobe loop max_loop=8``, ``echo 1 > /sys/module/…``, a modprobe.d line."""
+        return _EQUIVALENTS.get(self.method, _as_call)(self)
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,72 @@ def rebuild_index(kernel_release: str) -> Request:
     """``depmod -a`` for an installed kernel release."""
     return Request("RebuildIndex", ("s", "a{sv}"), (kernel_release, {}),
                    ("org.kmodgui.depmod",), changes_configuration=True)
+
+
+# --- what each request amounts to, in kmod's and the shell's words ----------------------------
+
+def _as_call(request: Request) -> str:
+    return f"{request.method}({', '.join(repr(a) for a in request.args)})"
+
+
+def _mapping(argument: Argument) -> Mapping[str, object]:
+    return argument if isinstance(argument, Mapping) else {}
+
+
+def _words(argument: Argument) -> list[str]:
+    return [str(w) for w in argument] if isinstance(argument, tuple) else []
+
+
+def _load(request: Request) -> str:
+    return " ".join(["modprobe", str(request.args[0]), *_words(request.args[1])])
+
+
+def _insert(request: Request) -> str:
+    return " ".join(["insmod", f"{request.module or 'FILE'}.ko", *_words(request.args[1])])
+
+
+def _unload(request: Request) -> str:
+    module, options = request.args[0], _mapping(request.args[1])
+    if options.get("force"):
+        return f"rmmod -f {module}"
+    return f"modprobe -r {module}" if options.get("dependencies") else f"rmmod {module}"
+
+
+def _set_parameter(request: Request) -> str:
+    module, parameter, value = request.args[:3]
+    return f"echo {value} > /sys/module/{module}/parameters/{parameter}"
+
+
+def _options(request: Request) -> str:
+    module, params = request.args[0], _mapping(request.args[1])
+    where = f"/etc/modprobe.d/kmodgui-{module}.conf"
+    if not params:
+        return f"no options for {module} in {where}"
+    return " ".join(["options", str(module), *(f"{k}={v}" for k, v in params.items())]) + \
+        f"  ({where})"
+
+
+def _blacklist(request: Request) -> str:
+    module, mode = request.args[0], str(request.args[1])
+    where = f"/etc/modprobe.d/kmodgui-{module}.conf"
+    return {"none": f"no blacklist for {module} in {where}",
+            "autoload": f"blacklist {module}  ({where})",
+            "always": f"blacklist {module}; install {module} /bin/false  ({where})",
+            }.get(mode, _as_call(request))
+
+
+def _boot(request: Request) -> str:
+    module, enabled = request.args[0], request.args[1]
+    where = f"/etc/modules-load.d/kmodgui-{module}.conf"
+    return f"{module}  ({where})" if enabled else f"{module} not loaded at boot (no {where})"
+
+
+def _rebuild(request: Request) -> str:
+    return f"depmod -a {request.args[0]}"
+
+
+_EQUIVALENTS: dict[str, Callable[[Request], str]] = {
+    "Load": _load, "Unload": _unload, "InsertFile": _insert, "SetParameter": _set_parameter,
+    "SetPersistentOptions": _options, "SetBlacklist": _blacklist, "SetLoadAtBoot": _boot,
+    "RebuildIndex": _rebuild,
+}

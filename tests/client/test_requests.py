@@ -84,5 +84,29 @@ def test_what_a_request_concerns() -> None:
         requests.set_load_at_boot("a", True), requests.rebuild_index("r"))] == [
         False, False, False, True, True, True, True]
     assert requests.get_capabilities().timeout < requests.load("a").timeout
-    assert requests.load("loop", {"max_loop": "8"}).describe() == \
-        "Load('loop', ('max_loop=8',), {})"
+
+
+@pytest.mark.parametrize(("request_", "typed"), [
+    (requests.load("loop", {"max_loop": "8"}), "modprobe loop max_loop=8"),
+    (requests.unload("loop"), "rmmod loop"),
+    (requests.unload("bridge", dependencies=True), "modprobe -r bridge"),
+    (requests.unload("loop", force=True), "rmmod -f loop"),
+    (requests.insert_file(3, ["count=3"], module="simplemodule"), "insmod simplemodule.ko count=3"),
+    (requests.set_parameter("dummy", "numdummies", "2"),
+     "echo 2 > /sys/module/dummy/parameters/numdummies"),
+    (requests.set_persistent_options("dummy", {"numdummies": "2"}),
+     "options dummy numdummies=2  (/etc/modprobe.d/kmodgui-dummy.conf)"),
+    (requests.set_blacklist("pcspkr", "always"),
+     "blacklist pcspkr; install pcspkr /bin/false  (/etc/modprobe.d/kmodgui-pcspkr.conf)"),
+    (requests.set_load_at_boot("dummy", True), "dummy  (/etc/modules-load.d/kmodgui-dummy.conf)"),
+    (requests.rebuild_index("6.1.0-56-amd64"), "depmod -a 6.1.0-56-amd64"),
+])
+def test_the_log_says_what_an_admin_would_have_typed(request_: Request, typed: str) -> None:
+    assert request_.describe() == typed
+
+
+def test_every_changing_method_has_its_admin_words(module_fd: int) -> None:
+    """A new helper method is not logged as a bare call by accident."""
+    for request in every_request(module_fd):
+        described = request.describe()
+        assert (described.startswith(f"{request.method}(")) == (request.method == "GetCapabilities")
