@@ -66,6 +66,8 @@ def register(subparsers: Any) -> None:
                 "is asked; the helper always acts on the running kernel.")
 
     p = add("insert", "load a module from a file (finit_module)", run_insert)
+    p.epilog = ("A file built for another kernel release, or unsigned where the kernel loads "
+                "only signed modules, is refused before the helper is asked.")
     p.add_argument("file")
     p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
 
@@ -250,9 +252,30 @@ def run_insert(args: argparse.Namespace) -> int:
         print(f"kmodgui: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return ExitCode.FAILURE
     try:
+        refusal = _certain_refusal(args.file)
+        if refusal:
+            print(f"kmodgui: {args.file}: {refusal}", file=sys.stderr)
+            return ExitCode.FAILURE
         return _call(lambda: requests.insert_file(fd, params), f"Loaded {args.file}.")
     finally:
         os.close(fd)
+
+
+def _certain_refusal(path: str) -> str:
+    """Why the running kernel will certainly refuse the module file at ``path`` (another
+    release's vermagic, no signature where only signed modules load), or "": said
+    before the helper is asked, which would cost a password for a sure failure."""
+    from pathlib import Path
+
+    from kmodgui.core.errors import ModuleFileError
+    from kmodgui.core.paths import Root
+    from kmodgui.core.workbench.check import describe_module
+
+    try:
+        module = describe_module(Path(path), Root.create())
+    except ModuleFileError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    return "; ".join(module.problems)
 
 
 def run_set_param(args: argparse.Namespace) -> int:

@@ -278,7 +278,8 @@ def test_change_commands_work_without_qt(bus: Any, tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("kmodgui: no module named kmodgui_absent is installed")
     module = Path(tempfile.mkdtemp(dir=bus.directory)) / "m.ko"
-    module.write_bytes(tiny_ko("m"))     # a module file the helper reads; nobody may insert it
+    # a module file for this kernel (so the command asks the helper); nobody may insert it
+    module.write_bytes(tiny_ko("m", f"vermagic={os.uname().release} SMP\0".encode()))
     module.parent.chmod(0o755)
     module.chmod(0o644)
     done = kmodgui(bus, "insert", str(module), "a=1", qt=False)
@@ -318,3 +319,21 @@ def test_warnings_follow_the_success_line_on_stderr(capsys: pytest.CaptureFixtur
                    "changed: /etc/modprobe.d/kmodgui-dummy.conf\n")
     assert err == ("warning: /etc/modprobe.d/00-vendor.conf:3 'install dummy /bin/true' is "
                    "used instead of ours\n")
+
+
+def test_insert_refuses_another_releases_module_before_the_helper(tmp_path: Path) -> None:
+    """The kernel would refuse it: no bus is even needed to say so (none is reachable here)."""
+    module = tmp_path / "alien.ko"
+    module.write_bytes(tiny_ko("alien", b"vermagic=1.2.3-other SMP mod_unload\0"))
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/none"}
+    done = subprocess.run([sys.executable, "-m", "kmodgui", "insert", str(module)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"kmodgui: {module}: built for 1.2.3-other, not "
+                                  f"{os.uname().release}"), done.stderr
+    garbage = tmp_path / "garbage.ko"
+    garbage.write_bytes(b"\x7fELF" + b"\0" * 100)
+    done = subprocess.run([sys.executable, "-m", "kmodgui", "insert", str(garbage)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and done.stderr.startswith(f"kmodgui: {garbage}: "), done.stderr
+    assert "helper" not in done.stderr, done.stderr

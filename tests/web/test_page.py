@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
+from kmgtest.tinyko import tiny_ko
 from webpage import Page
 from webstack import WebSystem
 
@@ -205,23 +208,38 @@ def test_hardware_lists_devices_without_driver_first(admin_page: Page,
     page.click("tab-modules")
 
 
-def test_load_from_file_uploads_and_runs_kmodgui_insert(admin_page: Page,
-                                                        system: WebSystem) -> None:
-    """The page uploads the file and runs ``kmodgui insert`` (which passes the descriptor);
-    this host's kernel cannot load it, so the page shows the command's explanation."""
-    page = admin_page
+def _upload(page: Page, module: Path) -> dict[str, Any]:
     page.idle()
     page.clear_outcome()
-    module = next(system.modules_dir.rglob("dummy.ko*"))
-    before = set(system.bus.directory.parent.glob("kmodgui-upload.*"))
     page.click("insert-file")
     page.el("insert-input").send_keys(str(module))
     page.click("insert-confirm")
-    outcome = page.outcome()
+    return page.outcome()
+
+
+def test_load_from_file_uploads_and_runs_kmodgui_insert(admin_page: Page, system: WebSystem,
+                                                        tmp_path: Path) -> None:
+    """The page uploads the file and runs ``kmodgui insert`` (which passes the descriptor);
+    this host's kernel cannot load it, so the page shows the command's explanation."""
+    page = admin_page
+    before = set(system.bus.directory.parent.glob("kmodgui-upload.*"))
+    # built for this kernel's release: kmodgui insert asks the helper
+    mine = tmp_path / "kmg_upload.ko"
+    mine.write_bytes(tiny_ko("kmg_upload", f"vermagic={os.uname().release} SMP\0".encode()))
+    mine.chmod(0o644)
+    outcome = _upload(page, mine)
     assert not outcome["ok"]
     assert outcome["error_message"].startswith("kmodgui: "), outcome
     log = system.bus.helper_log.read_text()
     assert "InsertFile(" in log and "uid 0 (" in log
+    # a module of another release: refused by kmodgui insert itself, with the reason
+    module = next(system.modules_dir.rglob("dummy.ko*"))
+    calls = log.count("InsertFile(")
+    outcome = _upload(page, module)
+    assert not outcome["ok"]
+    assert f"built for {system.modules_dir.name}, not {os.uname().release}" in \
+        outcome["error_message"], outcome
+    assert system.bus.helper_log.read_text().count("InsertFile(") == calls
     assert set(system.bus.directory.parent.glob("kmodgui-upload.*")) == before  # removed
 
 
