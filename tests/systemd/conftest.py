@@ -17,8 +17,11 @@ import time
 import pytest
 from sdguest import DRIVER, SystemdGuest, boot, build_debs, guest_image, repack_old
 
-#: the tier marker comes from this fixture, as tests/conftest.py does for the others
-TIER_FIXTURES = {"guest": {"systemd_guest"}}
+from kmodgui.core.paths import Root
+
+#: tier markers come from these fixtures, as tests/conftest.py does for the other tiers:
+#: booting the guest is the guest tier, reading its root's real kernel tree the kernel tier
+TIER_FIXTURES = {"guest": {"systemd_guest"}, "kernel": {"trixie_root"}}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,3 +65,12 @@ def systemd_guest(tmp_path_factory: pytest.TempPathFactory) -> SystemdGuest:
     summary = {name: r["seconds"] for name, r in results.items()}
     print(f"systemd guest: {timings}; phases: {summary}")
     return guest
+
+
+@pytest.fixture(scope="session")
+def trixie_root() -> Root:
+    """The guest image's root: trixie's kernel 6.12 module tree and its kmod 34."""
+    base = guest_image() / "root"
+    releases = sorted(p.name for p in (base / "usr/lib/modules").iterdir())
+    assert len(releases) == 1, releases
+    return Root(base, releases[0])

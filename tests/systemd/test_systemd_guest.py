@@ -47,12 +47,18 @@ def test_set_parameter(systemd_guest: SystemdGuest) -> None:
 
 
 def test_persistent_options(systemd_guest: SystemdGuest) -> None:
-    """Options written through the old helper apply to a later plain load."""
-    systemd_guest.check("old_call")
-    assert "options dummy numdummies=3" in systemd_guest.check("persistent_options")
+    """`kmodgui options kmg_hello count=9`: a later plain load gets count=9."""
+    assert "options kmg_hello count=9" in systemd_guest.check("persistent_options")
+
+
+def test_options_overridden_by_systemd_are_warned_about(systemd_guest: SystemdGuest) -> None:
+    """systemd's /usr/lib/modprobe.d/systemd.conf (numdummies=0) sorts after ours."""
+    systemd_guest.check("override_warning")
 
 
 def test_blacklist(systemd_guest: SystemdGuest) -> None:
+    """`kmodgui blacklist ifb always` (through the old helper) keeps modprobe from it."""
+    systemd_guest.check("old_call")
     systemd_guest.check("blacklist")
 
 
@@ -66,9 +72,9 @@ def test_load_reply_has_the_kernel_log(systemd_guest: SystemdGuest) -> None:
 
 
 def test_load_at_boot_survives_a_reboot(systemd_guest: SystemdGuest) -> None:
-    """After the guest's reboot, systemd-modules-load loaded dummy with its options."""
+    """After the guest's reboot, systemd-modules-load loaded kmg_hello with its options."""
     systemd_guest.check("load_at_boot")
-    assert "Inserted module 'dummy'" in systemd_guest.check("modules_load")
+    assert "Inserted module 'kmg_hello'" in systemd_guest.check("modules_load")
 
 
 def test_list_json_as_the_user(systemd_guest: SystemdGuest) -> None:
@@ -105,4 +111,4 @@ def test_next_call_after_upgrade_runs_the_new_code(systemd_guest: SystemdGuest) 
 def test_helper_config_files_survive_purge(systemd_guest: SystemdGuest) -> None:
     """kmodgui-*.conf written through the helper stay after upgrade and after purge."""
     systemd_guest.check("upgrade")
-    assert "kmodgui-dummy.conf" in systemd_guest.check("purge")
+    assert "kmodgui-ifb.conf" in systemd_guest.check("purge")
