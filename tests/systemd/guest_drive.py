@@ -175,8 +175,12 @@ def upgrade() -> str:
     expect(not Path(f"/proc/{pid}").exists(), f"old helper process {pid} still alive")
     conf = (MODPROBE_D / "kmodgui-ifb.conf").read_text()
     expect(conf == STATE_DATA["blacklist_conf"], f"the helper's file changed:\n{conf}")
+    # stopped by the upgrade (systemd says "Stopping"), not gone idle meanwhile
+    log = journal("-u", HELPER)
+    expect("Stopping kmodgui-helper.service" in log and f"[{pid}]: idle for" not in log,
+           f"the old helper was not stopped by the upgrade\n{log[-3000:]}")
     return (f"before: {before} (pid {pid}); after: {after}\n{version}\n"
-            + proc.stdout[-2500:] + journal("-u", HELPER)[-1500:])
+            + proc.stdout[-2500:] + log[-2000:])
 
 
 def new_code() -> str:
@@ -341,7 +345,9 @@ def gui() -> str:
     which = sh("python3", "-c", "import kmodgui.ui, PySide6; print(kmodgui.ui.__file__, "
                "PySide6.__file__)").stdout
     expect(which.startswith("/usr/lib/python3/dist-packages/kmodgui/ui/"), which)
-    return out(proc) + which + out(sh("sh", "-c", "ls /opt /usr/local/lib/python3* 2>&1"))
+    venvs = sh("find", "/", "-xdev", "-name", "pyvenv.cfg")
+    expect(venvs.stdout == "", f"a virtual environment in the guest: {venvs.stdout}")
+    return out(proc) + which + out(venvs)
 
 
 def security() -> str:
