@@ -72,10 +72,19 @@ def helper_bus_clean(system_bus: Any) -> Iterator[Any]:
 
 # The fixtures that make a test need a tier (their users are found through the whole fixture
 # closure, so a fixture built on kernel_root marks its users too).
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The .debs and RPMs, built once per session for the packaging and systemd tiers."""
+    from kmgtest.packages import build
+
+    return build(tmp_path_factory.mktemp("dist"))
+
+
 TIER_FIXTURES = {
-    "kernel": {"kernel_root", "kernel_modules"},
+    "kernel": {"kernel_root", "kernel_modules", "trixie_root"},
     "bus": {"system_bus", "helper_bus"},
-    "guest": {"guest", "guest_modules"},
+    "guest": {"guest", "guest_modules", "systemd_guest"},
+    "packages": {"built"},
 }
 
 

@@ -8,7 +8,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from conftest import PACKAGES, PACKAGING, REPO, Built, in_trixie
+import pytest
+from kmgtest.packages import PACKAGES, PACKAGING, REPO, Built, in_trixie
 
 
 def test_lintian_has_nothing_to_say(built: Built) -> None:
@@ -125,6 +126,7 @@ def test_rpm_holds_what_the_debs_hold(built: Built) -> None:
         assert deb_set  # something to compare
 
 
+@pytest.mark.packages
 def test_dependency_floors_hold_on_debian_13() -> None:
     """pyproject's floors are no higher than what trixie ships (the .debs depend on
     trixie's packages), and debian/control states the same floors."""

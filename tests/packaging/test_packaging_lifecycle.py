@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PACKAGES, PACKAGING, Built, in_trixie
+from kmgtest.packages import PACKAGES, PACKAGING, Built, in_trixie
 
 # What a package manager itself changes and piuparts ignores too.
 SNAPSHOT = r"""

@@ -15,34 +15,21 @@ import shutil
 import time
 
 import pytest
-from sdguest import DRIVER, SystemdGuest, boot, build_debs, guest_image, repack_old
+from kmgtest.packages import Built
+from sdguest import DRIVER, SystemdGuest, boot, guest_image, pick_debs, repack_old
 
 from kmodgui.core.paths import Root
 
-#: tier markers come from these fixtures, as tests/conftest.py does for the other tiers:
-#: booting the guest is the guest tier, reading its root's real kernel tree the kernel tier
-TIER_FIXTURES = {"guest": {"systemd_guest"}, "kernel": {"trixie_root"}}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        used = set(getattr(item, "fixturenames", ()))
-        for marker, fixtures in TIER_FIXTURES.items():
-            if used & fixtures and item.get_closest_marker(marker) is None:
-                item.add_marker(getattr(pytest.mark, marker))
-
 
 @pytest.fixture(scope="session")
-def systemd_guest(tmp_path_factory: pytest.TempPathFactory) -> SystemdGuest:
-    """Build the .debs, an older build of them, boot the guest once; its report."""
+def systemd_guest(tmp_path_factory: pytest.TempPathFactory, built: Built) -> SystemdGuest:
+    """The session's .debs, an older build of them, the guest booted once; its report."""
     timings: dict[str, float] = {}
     start = time.monotonic()
     image = guest_image()
     timings["image"] = time.monotonic() - start
     share = tmp_path_factory.mktemp("systemd-share")
-    start = time.monotonic()
-    new = build_debs(tmp_path_factory.mktemp("dist"))
-    timings["build"] = time.monotonic() - start
+    new = pick_debs(built.dist)   # the session's build, shared with tests/packaging
     (share / "new").mkdir()
     (share / "old").mkdir()
     for deb in new:

@@ -81,14 +81,6 @@ def repack_old(deb: Path, folder: Path) -> Path:
     return out
 
 
-def build_debs(dist: Path) -> list[Path]:
-    """``make -C packaging deb`` into *dist* (the lead's packaging tier builds its own)."""
-    proc = subprocess.run(["make", "-s", "-C", str(PACKAGING), "deb"], capture_output=True,
-                          text=True, check=False, env={**os.environ, "DIST": str(dist)})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return pick_debs(dist)
-
-
 def guest_image() -> Path:
     proc = subprocess.run([str(PACKAGING / "trixie-guest")], capture_output=True, text=True,
                           check=False)
