@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from kmgtest.aliases import concrete
 
 from kmodgui.cli import main
 from kmodgui.core.installed import read_alias, read_builtin, read_dep, read_symbols
@@ -52,26 +53,6 @@ def test_show_depends_for_every_module(kernel_root: Root, no_config: Path,
     assert out == "".join(expected)
 
 
-def concrete(pattern: str, rng: random.Random) -> str:
-    """A modalias-like string from an alias pattern: wildcards replaced by plausible values."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append(rng.choice(["", "0", "00008086", "FF", "X"]))
-        elif c == "?":
-            out.append(rng.choice("0A"))
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end > 0:
-                members = pattern[i + 1:end].lstrip("!^")
-                out.append(rng.choice(members.replace("-", "") or "x"))
-                i = end
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def alias_set(root: Root) -> list[str]:

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from kmgtest.aliases import concrete
 
 from kmodgui.cli import main
 from kmodgui.cli.info import info
@@ -94,25 +95,6 @@ def test_show_depends_for_every_module(trixie_root: Root,
     assert_same(strip_root(trixie_root, out), theirs.stdout, "stdout")
 
 
-def concrete(pattern: str, rng: random.Random) -> str:
-    """A modalias-like string matching an alias pattern (wildcards filled in)."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            out.append(rng.choice(["", "0", "00008086", "FF", "X"]))
-        elif c == "?":
-            out.append(rng.choice("0A"))
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end > 0:
-                out.append(rng.choice(pattern[i + 1:end].lstrip("!^").replace("-", "") or "x"))
-                i = end
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def aliases_of(root: Root) -> list[str]:
