@@ -15,11 +15,12 @@ from kmodgui.core.paths import Root
 MAX_READ = 65536
 
 
-def read_text(path: Path) -> str:
-    """A small kernel or config file, stripped; "" when it cannot be read."""
+def read_text(path: Path, limit: int = MAX_READ) -> str:
+    """A kernel or config file (its first ``limit`` characters), stripped; "" when it
+    cannot be read. A kernel config is read whole (``limit=-1``)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(MAX_READ).strip()
+            return fh.read(limit).strip()
     except OSError:
         return ""
 
@@ -45,7 +46,7 @@ def modules_disabled(root: Root) -> bool:
 def kernel_config(root: Root) -> str:
     """The release's kernel config: the build tree's ``.config``, ``/boot``, ``config.gz``."""
     for path in (root.modules_dir / "build" / ".config", root.kernel_config):
-        text = _read_all(path)
+        text = read_text(path, limit=-1)
         if text:
             return text
     if root.is_host:
@@ -66,10 +67,3 @@ def config_value(config: str, name: str) -> str | None:
         if line.startswith(prefix):
             return line[len(prefix):].strip().strip('"')
     return None
-
-
-def _read_all(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
